@@ -1,0 +1,1 @@
+"""Sales API: a GraphQL service for selling public-transport tickets."""

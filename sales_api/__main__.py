@@ -1,0 +1,3 @@
+from sales_api.cli import main
+
+main()

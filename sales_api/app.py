@@ -1,0 +1,107 @@
+"""create_app(settings) -> Starlette: the one place that wires everything together."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiodataloader import DataLoader
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from sales_api.domain.caller import Caller
+from sales_api.domain.clock import Clock, SystemClock
+from sales_api.persistence.database import create_engine
+from sales_api.persistence.loaders import OrderBatchReads
+from sales_api.persistence.unit_of_work import SqlUnitOfWorkFactory
+from sales_api.schema.build import build_schema
+from sales_api.schema.context import Loaders, SalesContext
+from sales_api.settings import Settings
+from sales_api.web.correlation import CorrelationMiddleware
+from sales_api.web.graphql_view import SalesGraphQLView
+from sales_api.web.issuer import DevIssuer, load_or_create_key
+from sales_api.web.oauth import jwks_endpoint, token_endpoint
+from sales_api.web.tokens import HttpKeySource, KeySource, StaticKeySource, TokenVerifier
+
+GRAPHQL_PATH = "/sales/v1/graphql"
+
+
+def create_dev_issuer(settings: Settings) -> DevIssuer:
+    return DevIssuer(
+        load_or_create_key(settings.issuer_key_file),
+        issuer=settings.auth_issuer,
+        audience=settings.auth_audience,
+        organisation_claim=settings.auth_organisation_claim,
+        lifetime_seconds=settings.token_lifetime_seconds,
+    )
+
+
+def create_app(
+    settings: Settings, *, clock: Clock | None = None, key_source: KeySource | None = None
+) -> Starlette:
+    """The whole service. `clock` and `key_source` may be replaced (tests)."""
+    clock = clock or SystemClock()
+    engine = create_engine(settings.database_url)
+    uow_factory = SqlUnitOfWorkFactory(engine)
+    batch_reads = OrderBatchReads(engine)
+
+    routes: list[Any] = []
+    issuer: DevIssuer | None = None
+    if settings.builtin_issuer:
+        issuer = create_dev_issuer(settings)
+        routes.append(Route("/oauth/token", token_endpoint(issuer), methods=["POST"]))
+        routes.append(Route("/.well-known/jwks.json", jwks_endpoint(issuer), methods=["GET"]))
+
+    if key_source is None:
+        if settings.auth_jwks_url:
+            key_source = HttpKeySource(settings.auth_jwks_url)
+        else:
+            assert issuer is not None, "Settings guarantee an issuer or a JWKS URL"
+            key_source = StaticKeySource(issuer.jwks)
+    verifier = TokenVerifier(
+        key_source,
+        issuer=settings.auth_issuer,
+        audience=settings.auth_audience,
+        algorithms=settings.auth_algorithms,
+        organisation_claim=settings.auth_organisation_claim,
+        leeway=settings.auth_leeway_seconds,
+        refetch_interval=settings.auth_jwks_refetch_seconds,
+    )
+
+    def context_factory(caller: Caller) -> SalesContext:
+        loaders = Loaders(
+            travellers_by_order_id=DataLoader(batch_reads.travellers_by_order_ids),
+            order_lines_by_order_id=DataLoader(batch_reads.order_lines_by_order_ids),
+        )
+        return SalesContext(caller=caller, uow_factory=uow_factory, clock=clock, loaders=loaders)
+
+    schema = build_schema(
+        max_depth=settings.max_query_depth,
+        max_aliases=settings.max_aliases,
+        max_tokens=settings.max_tokens,
+        introspection=settings.introspection_enabled,
+    )
+    view = SalesGraphQLView(
+        schema,
+        verify_token=verifier.verify,
+        context_factory=context_factory,
+        graphiql=settings.graphiql_enabled,
+    )
+    routes.append(Route(GRAPHQL_PATH, view, methods=["GET", "POST"]))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.add_middleware(CorrelationMiddleware)
+    app.state.engine = engine
+    app.state.settings = settings
+    app.state.issuer = issuer
+    app.state.verifier = verifier
+    app.state.schema = schema
+    return app

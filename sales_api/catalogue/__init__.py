@@ -1,0 +1,1 @@
+"""Catalogue data files shipped with the package (the demo network)."""

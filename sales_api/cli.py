@@ -1,0 +1,141 @@
+"""sales-api serve | db upgrade | seed | token | export-schema."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from sales_api.settings import Settings
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"SALES_{'_'.join(str(p) for p in e['loc']).upper() or '?'}: {e['msg']}"
+            for e in error.errors()
+        )
+        sys.exit(f"sales-api: bad configuration: {problems}")
+
+
+def _upgrade(settings: Settings) -> None:
+    from sales_api.persistence.migrate import upgrade
+
+    upgrade(settings.database_url)
+
+
+def _seed(settings: Settings, path: Path | None) -> int:
+    from sales_api.persistence.database import create_engine
+    from sales_api.persistence.seed import load_catalogue_file, seed_catalogue
+
+    async def run() -> int:
+        engine = create_engine(settings.database_url)
+        try:
+            return await seed_catalogue(engine, load_catalogue_file(path))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def create_app_from_environment():  # type: ignore[no-untyped-def]
+    """Uvicorn's factory: each worker process builds its app from the environment."""
+    from sales_api.app import create_app
+    from sales_api.web.correlation import configure_logging
+
+    configure_logging()
+    return create_app(_settings())
+
+
+def serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    settings = _settings()
+    _upgrade(settings)
+    if settings.seed_demo:
+        _seed(settings, None)
+    if settings.builtin_issuer:
+        from sales_api.app import create_dev_issuer
+
+        create_dev_issuer(settings)  # make the signing key once, before the workers start
+    base = f"http://{args.host}:{args.port}"
+    print(f"Sales API: GraphiQL at {base}/sales/v1/graphql", flush=True)
+    if settings.builtin_issuer:
+        print(
+            "Get a token:  sales-api token --client-id demo-app\n"
+            f"          or  curl -s -X POST {base}/oauth/token -H 'content-type: application/json' "
+            "-d '{\"grant_type\":\"client_credentials\",\"client_id\":\"demo-app\","
+            "\"client_secret\":\"demo-secret\",\"audience\":\"" + settings.auth_audience + "\"}'",
+            flush=True,
+        )
+    uvicorn.run(
+        "sales_api.cli:create_app_from_environment",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+def token(args: argparse.Namespace) -> None:
+    from sales_api.app import create_dev_issuer
+    from sales_api.web.issuer import IssuerError
+
+    settings = _settings()
+    if not settings.builtin_issuer:
+        sys.exit("sales-api: the built-in issuer is off (SALES_BUILTIN_ISSUER=false)")
+    issuer = create_dev_issuer(settings)
+    try:
+        print(issuer.mint(issuer.client(args.client_id))["access_token"])
+    except IssuerError as error:
+        sys.exit(f"sales-api: {error.description}: {args.client_id!r}")
+
+
+def export_schema(_args: argparse.Namespace) -> None:
+    from sales_api.schema.build import build_schema
+
+    print(build_schema().as_str())
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="sales-api", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve_parser = commands.add_parser("serve", help="run the service (migrates and seeds first)")
+    serve_parser.add_argument("--host", default="127.0.0.1")
+    serve_parser.add_argument("--port", type=int, default=8000)
+    serve_parser.add_argument("--workers", type=int, default=1)
+    serve_parser.set_defaults(run=serve)
+
+    db_parser = commands.add_parser("db", help="database commands")
+    db_commands = db_parser.add_subparsers(dest="db_command", required=True)
+    upgrade_parser = db_commands.add_parser("upgrade", help="migrate to the newest revision")
+    upgrade_parser.set_defaults(run=lambda _a: _upgrade(_settings()))
+
+    seed_parser = commands.add_parser("seed", help="load a catalogue data file (default: demo)")
+    seed_parser.add_argument("--file", type=Path, default=None)
+    seed_parser.set_defaults(
+        run=lambda a: print(json.dumps({"added": _seed(_settings(), a.file)}))
+    )
+
+    token_parser = commands.add_parser("token", help="print a token from the built-in issuer")
+    token_parser.add_argument("--client-id", required=True)
+    token_parser.set_defaults(run=token)
+
+    schema_parser = commands.add_parser("export-schema", help="print the GraphQL SDL")
+    schema_parser.set_defaults(run=export_schema)
+
+    args = parser.parse_args(argv)
+    args.run(args)
+
+
+if __name__ == "__main__":
+    main()

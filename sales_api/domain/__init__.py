@@ -1,0 +1,1 @@
+"""The sales domain: pure Python, no frameworks, no database."""

@@ -1,0 +1,118 @@
+"""Order use cases: create, update and read orders of the calling organisation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sales_api.domain.caller import Caller, Permission
+from sales_api.domain.clock import Clock
+from sales_api.domain.errors import ErrorCode, NotFound, SalesError
+from sales_api.domain.ids import new_id
+from sales_api.domain.money import normalise_currency
+from sales_api.domain.orders import (
+    ContactInfo,
+    Order,
+    OrderSummary,
+    Traveller,
+    validate_external_reference,
+    validate_travellers,
+)
+from sales_api.domain.paging import ListQuery, Page, PageRequest
+from sales_api.domain.ports import UnitOfWork, UnitOfWorkFactory
+
+
+@dataclass(frozen=True, slots=True)
+class CreateOrder:
+    currency: str | None = None
+    contact_info: ContactInfo | None = None
+    travellers: Sequence[Traveller] | None = None
+    external_reference: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateOrder:
+    order_id: str
+    expected_version: int | None = None
+    contact_info: ContactInfo | None = None
+    travellers: Sequence[Traveller] | None = None
+    external_reference: str | None = None
+
+
+async def ensure_channel_allowed(uow: UnitOfWork, caller: Caller) -> None:
+    """Mutations sell through a registered channel that is open to the caller's organisation."""
+    channel = caller.distribution_channel_id
+    if channel is None or not await uow.channels.allows(channel, caller.organisation_id):
+        raise SalesError(
+            ErrorCode.DISTRIBUTION_CHANNEL_NOT_ALLOWED,
+            f"Distribution channel {channel!r} is not open to "
+            f"organisation {caller.organisation_id}",
+        )
+
+
+async def create_order(
+    uow_factory: UnitOfWorkFactory, clock: Clock, caller: Caller, command: CreateOrder
+) -> Order:
+    caller.require(Permission.SALES_WRITE)
+    order = Order(
+        id=new_id(),
+        organisation_id=caller.organisation_id,
+        currency=normalise_currency(command.currency),
+        pos=caller.pos or "",
+        distribution_channel_id=caller.distribution_channel_id or "",
+        created_at=clock.now(),
+        external_reference=(
+            validate_external_reference(command.external_reference)
+            if command.external_reference is not None
+            else None
+        ),
+        contact_info=(
+            command.contact_info.validated(["input", "contactInfo"])
+            if command.contact_info is not None
+            else None
+        ),
+        travellers=validate_travellers(command.travellers or []),
+    )
+    async with uow_factory(write=True) as uow:
+        await ensure_channel_allowed(uow, caller)
+        uow.orders.add(order)
+        await uow.commit()
+    return order
+
+
+async def update_order(
+    uow_factory: UnitOfWorkFactory, clock: Clock, caller: Caller, command: UpdateOrder
+) -> Order:
+    caller.require(Permission.SALES_WRITE)
+    async with uow_factory(write=True) as uow:
+        await ensure_channel_allowed(uow, caller)
+        order = await uow.orders.get_for_update(command.order_id, caller.organisation_id)
+        if order is None:
+            raise NotFound("Order", ["input", "orderId"])
+        order.check_version(command.expected_version)
+        order.update_details(
+            clock.now(),
+            contact_info=command.contact_info,
+            travellers=command.travellers,
+            external_reference=command.external_reference,
+        )
+        await uow.orders.save(order)
+        await uow.commit()
+    return order
+
+
+async def find_order(
+    uow_factory: UnitOfWorkFactory, caller: Caller, order_id: str
+) -> OrderSummary | None:
+    """The caller's order, or None: another organisation's order is as absent as a missing one."""
+    caller.require(Permission.SALES_READ)
+    async with uow_factory() as uow:
+        return await uow.orders.get(order_id, caller.organisation_id)
+
+
+async def list_orders(
+    uow_factory: UnitOfWorkFactory, caller: Caller, query: ListQuery, page: PageRequest
+) -> Page[OrderSummary]:
+    caller.require(Permission.SALES_READ)
+    async with uow_factory() as uow:
+        return await uow.orders.page(caller.organisation_id, query, page)

@@ -1,0 +1,56 @@
+"""Engines: SQLite in WAL with IMMEDIATE write transactions, or PostgreSQL through asyncpg."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+WRITE_OPTION = "sales_write"
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+    """An engine for the URL; SQLite gets the pragmas and explicit BEGINs it needs for safety."""
+    if is_sqlite(url):
+        engine = create_async_engine(
+            url,
+            echo=echo,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            pool_size=8,
+            max_overflow=8,
+            pool_timeout=60,
+        )
+        _configure_sqlite(engine)
+        return engine
+    return create_async_engine(
+        url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True, pool_timeout=60
+    )
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy emit BEGIN itself (below) instead of pysqlite's implicit, late BEGIN.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        # A writer takes the write lock before it reads, so two writers can never both
+        # read the same state and then both write: the second waits (busy timeout).
+        if connection.get_execution_options().get(WRITE_OPTION):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")

@@ -1,0 +1,50 @@
+"""Alembic environment: runs migrations over the async engine for SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+
+from alembic import context
+from sqlalchemy.engine import Connection
+
+from sales_api.persistence.database import create_engine
+from sales_api.persistence.tables import metadata
+
+config = context.config
+
+
+def _run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def _run_async(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(_run)
+            await connection.commit()
+    finally:
+        await engine.dispose()
+
+
+def run_migrations_online() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    url = config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise RuntimeError("no database URL: set SALES_DATABASE_URL")
+    asyncio.run(_run_async(url))
+
+
+if context.is_offline_mode():
+    raise RuntimeError("offline migrations are not supported; run `sales-api db upgrade`")
+run_migrations_online()

@@ -1,0 +1,112 @@
+"""SQLModel tables. Money is integer minor units (øre); times are aware UTC."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, ForeignKey, Index, String
+from sqlmodel import Field, SQLModel
+
+from sales_api.persistence.types import UTCDateTime
+
+
+def utc_column(*, nullable: bool = False, index: bool = False) -> Any:
+    return Field(sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class OrderRow(SQLModel, table=True):
+    __tablename__ = "orders"
+    __table_args__ = (
+        Index("ix_orders_org_created", "organisation_id", "created_at", "id"),
+        CheckConstraint("balance >= 0", name="ck_orders_balance_not_negative"),
+    )
+
+    id: str = Field(primary_key=True, max_length=16)
+    organisation_id: int = Field(index=True)
+    version: int
+    status: str = Field(max_length=16)
+    currency: str = Field(max_length=3)
+    pos: str = Field(max_length=200)
+    distribution_channel_id: str = Field(max_length=200)
+    external_reference: str | None = Field(default=None, max_length=100)
+    contact_name: str | None = Field(default=None, max_length=200)
+    contact_email: str | None = Field(default=None, max_length=200)
+    contact_phone: str | None = Field(default=None, max_length=200)
+    total_amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    total_tax_amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    balance: int = Field(sa_column=Column(BigInteger, nullable=False))
+    captured_amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    credited_amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    created_at: datetime = utc_column()
+    last_confirmed_at: datetime | None = utc_column(nullable=True)
+    expire_at: datetime | None = utc_column(nullable=True)
+
+
+class OrderTravellerRow(SQLModel, table=True):
+    __tablename__ = "order_travellers"
+
+    order_id: str = Field(
+        sa_column=Column(String(16), ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True)
+    )
+    traveller_id: str = Field(primary_key=True, max_length=64)
+    position: int
+    user_type: str = Field(max_length=16)
+    name: str | None = Field(default=None, max_length=200)
+
+
+class OrderLineRow(SQLModel, table=True):
+    __tablename__ = "order_lines"
+
+    id: str = Field(primary_key=True, max_length=16)
+    order_id: str = Field(
+        sa_column=Column(String(16), ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    )
+    position: int
+    status: str = Field(max_length=16)
+    product_id: str = Field(max_length=64)
+    product_name: str = Field(max_length=200)
+    fare_class: str = Field(max_length=32)
+    refundable: bool
+    changeable: bool
+    service_journey_id: str = Field(max_length=64, index=True)
+    from_stop_id: str = Field(max_length=64)
+    from_stop_name: str = Field(max_length=200)
+    to_stop_id: str = Field(max_length=64)
+    to_stop_name: str = Field(max_length=200)
+    departure_time: datetime = utc_column()
+    arrival_time: datetime = utc_column()
+    traveller_ids: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    price_amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    tax_amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    tax_rate_basis_points: int
+    currency: str = Field(max_length=3)
+    created_at: datetime = utc_column()
+
+
+class DistributionChannelRow(SQLModel, table=True):
+    __tablename__ = "distribution_channels"
+
+    id: str = Field(primary_key=True, max_length=200)
+    name: str = Field(max_length=200)
+
+
+class DistributionChannelOrganisationRow(SQLModel, table=True):
+    __tablename__ = "distribution_channel_organisations"
+
+    channel_id: str = Field(
+        sa_column=Column(
+            String(200),
+            ForeignKey("distribution_channels.id", ondelete="CASCADE"),
+            primary_key=True,
+        )
+    )
+    organisation_id: int = Field(primary_key=True)
+
+
+orders = OrderRow.__table__  # type: ignore[attr-defined]
+order_travellers = OrderTravellerRow.__table__  # type: ignore[attr-defined]
+order_lines = OrderLineRow.__table__  # type: ignore[attr-defined]
+distribution_channels = DistributionChannelRow.__table__  # type: ignore[attr-defined]
+distribution_channel_organisations = DistributionChannelOrganisationRow.__table__  # type: ignore[attr-defined]
+metadata = SQLModel.metadata

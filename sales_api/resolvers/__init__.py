@@ -1,0 +1,1 @@
+"""Thin resolvers: arguments -> one domain service call -> schema types."""

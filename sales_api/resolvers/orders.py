@@ -1,0 +1,117 @@
+"""Resolvers of orders: order, orders, createOrder, updateOrder."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import strawberry
+from strawberry.types.nodes import Selection
+
+from sales_api.domain.orders import OrderSummary
+from sales_api.domain.paging import PageRequest
+from sales_api.domain.services import orders as service
+from sales_api.resolvers.payloads import answer
+from sales_api.schema.context import Info
+from sales_api.schema.filters import OrderFilter, OrderSort, list_query
+from sales_api.schema.inputs import CreateOrderInput, UpdateOrderInput
+from sales_api.schema.selection import asks_for, child
+from sales_api.schema.types import (
+    OrderConnection,
+    OrderPayload,
+    OrderType,
+    order_aggregate_type,
+    order_type,
+)
+
+
+async def order_types(
+    info: Info, orders: Sequence[OrderSummary], selections: list[Selection]
+) -> list[OrderType]:
+    """Schema orders with their nested lists filled by one batched load per list, and only
+    for the lists the query asks for (no awaitable per item)."""
+    ids = [order.id for order in orders]
+    loaders = info.context.loaders
+    wants_lines = asks_for(selections, "orderLines")
+    wants_travellers = asks_for(selections, "travellers") or asks_for(
+        child(selections, "orderLines"), "travellers"
+    )
+    travellers = (
+        await loaders.travellers_by_order_id.load_many(ids) if wants_travellers and ids else None
+    )
+    lines = await loaders.order_lines_by_order_id.load_many(ids) if wants_lines and ids else None
+    return [
+        order_type(
+            order,
+            travellers[index] if travellers is not None else [],
+            lines[index] if lines is not None else [],
+        )
+        for index, order in enumerate(orders)
+    ]
+
+
+async def order(info: Info, id: strawberry.ID) -> OrderType | None:
+    context = info.context
+    found = await service.find_order(context.uow_factory, context.caller, str(id))
+    if found is None:
+        return None
+    return (await order_types(info, [found], info.selected_fields[0].selections))[0]
+
+
+async def orders(
+    info: Info,
+    page: int = 1,
+    per_page: int = 20,
+    filter: OrderFilter | None = None,
+    sort: list[OrderSort] | None = None,
+) -> OrderConnection:
+    context = info.context
+    result = await service.list_orders(
+        context.uow_factory, context.caller, list_query(filter, sort), PageRequest(page, per_page)
+    )
+    items = child(info.selected_fields[0].selections, "items")
+    return OrderConnection(
+        items=await order_types(info, result.items, items),
+        page=result.request.page,
+        per_page=result.request.per_page,
+        total_items=result.total_items,
+        total_pages=result.total_pages,
+    )
+
+
+async def create_order(info: Info, input: CreateOrderInput) -> OrderPayload:
+    context = info.context
+
+    async def work() -> OrderPayload:
+        command = service.CreateOrder(
+            currency=input.currency,
+            contact_info=input.contact_info.to_domain() if input.contact_info else None,
+            travellers=[t.to_domain() for t in input.travellers] if input.travellers else None,
+            external_reference=input.external_reference,
+        )
+        created = await service.create_order(
+            context.uow_factory, context.clock, context.caller, command
+        )
+        return OrderPayload(order=order_aggregate_type(created), errors=[])
+
+    return await answer(work, lambda errors: OrderPayload(order=None, errors=errors))
+
+
+async def update_order(info: Info, input: UpdateOrderInput) -> OrderPayload:
+    context = info.context
+
+    async def work() -> OrderPayload:
+        command = service.UpdateOrder(
+            order_id=str(input.order_id),
+            expected_version=input.expected_version,
+            contact_info=input.contact_info.to_domain() if input.contact_info else None,
+            travellers=[t.to_domain() for t in input.travellers]
+            if input.travellers is not None
+            else None,
+            external_reference=input.external_reference,
+        )
+        updated = await service.update_order(
+            context.uow_factory, context.clock, context.caller, command
+        )
+        return OrderPayload(order=order_aggregate_type(updated), errors=[])
+
+    return await answer(work, lambda errors: OrderPayload(order=None, errors=errors))

@@ -1,0 +1,25 @@
+"""Mutations answer business-rule failures in their payload's `errors`, never as exceptions."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from sales_api.domain.errors import SalesError
+from sales_api.schema.types import SalesErrorType
+
+T = TypeVar("T")
+
+
+def sales_error_type(error: SalesError) -> SalesErrorType:
+    return SalesErrorType(code=error.code, message=error.message, path=error.path)
+
+
+async def answer(
+    work: Callable[[], Awaitable[T]], failed: Callable[[list[SalesErrorType]], T]
+) -> T:
+    """Run the use case; a SalesError becomes the payload's errors (nothing was written)."""
+    try:
+        return await work()
+    except SalesError as error:
+        return failed([sales_error_type(error)])

@@ -1,0 +1,1 @@
+"""The GraphQL schema: types, inputs, scalars, filters, the Query and Mutation roots."""

@@ -1,0 +1,33 @@
+"""The typed per-request context: the caller, the door to the database, the dataloaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aiodataloader import DataLoader
+from strawberry.types import Info as StrawberryInfo
+
+from sales_api.domain.caller import Caller
+from sales_api.domain.clock import Clock
+from sales_api.domain.orders import OrderLine, Traveller
+from sales_api.domain.ports import UnitOfWorkFactory
+
+
+@dataclass(slots=True)
+class Loaders:
+    """Built anew for every request, so nothing cached leaks between callers."""
+
+    travellers_by_order_id: DataLoader[str, list[Traveller]]
+    order_lines_by_order_id: DataLoader[str, list[OrderLine]]
+
+
+@dataclass(slots=True)
+class SalesContext:
+    caller: Caller
+    uow_factory: UnitOfWorkFactory
+    clock: Clock
+    loaders: Loaders
+
+
+Info = StrawberryInfo[SalesContext, Any]

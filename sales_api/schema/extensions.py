@@ -1,0 +1,118 @@
+"""Schema extensions: the required headers, and errors shaped with codes and correlation ids."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+
+from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql import GraphQLError, OperationDefinitionNode
+from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
+
+from sales_api.domain.caller import PermissionDenied
+from sales_api.domain.errors import SalesError
+from sales_api.schema.context import SalesContext
+
+log = logging.getLogger("sales_api.graphql")
+_HEADER_VALUE = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,199}")
+
+
+def _bad_request(message: str) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": "BAD_REQUEST"})
+
+
+def is_introspection_only(operation: OperationDefinitionNode) -> bool:
+    """True when every top-level field is __schema, __type or __typename."""
+    for selection in operation.selection_set.selections:
+        name = getattr(getattr(selection, "name", None), "value", None)
+        if name is None or not name.startswith("__"):
+            return False
+    return True
+
+
+class RequiredHeaders(SchemaExtension):
+    """`Entur-POS` on every operation but introspection; `Entur-Distribution-Channel` on
+    every mutation. Checked after validation and before anything executes."""
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        problem = self._problem()
+        if problem is not None:
+            context.result = GraphQLExecutionResult(data=None, errors=[_bad_request(problem)])
+        yield
+
+    def _problem(self) -> str | None:
+        context = self.execution_context
+        sales: SalesContext = context.context
+        document = context.graphql_document
+        operation = next(
+            (
+                d
+                for d in (document.definitions if document else [])
+                if isinstance(d, OperationDefinitionNode)
+                and (
+                    context.operation_name is None
+                    or (d.name is not None and d.name.value == context.operation_name)
+                )
+            ),
+            None,
+        )
+        if operation is None:
+            return None
+        caller = sales.caller
+        if not is_introspection_only(operation):
+            if caller.pos is None or caller.pos == "":
+                return "The Entur-POS header is required"
+            if not _HEADER_VALUE.fullmatch(caller.pos):
+                return "The Entur-POS header must be 1 to 200 printable ASCII characters"
+        if context.operation_type is OperationType.MUTATION:
+            channel = caller.distribution_channel_id
+            if channel is None or channel == "":
+                return "The Entur-Distribution-Channel header is required on mutations"
+            if not _HEADER_VALUE.fullmatch(channel):
+                return "The Entur-Distribution-Channel header must be printable ASCII"
+        return None
+
+
+class ErrorShaping(SchemaExtension):
+    """Every top-level error gets `extensions.code` and the correlation id; unexpected
+    exceptions are masked as INTERNAL_SERVER_ERROR, their traceback only in the log."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is None or not result.errors:
+            return
+        context = self.execution_context.context
+        correlation_id = context.caller.correlation_id if isinstance(context, SalesContext) else ""
+        result.errors = [self._shape(error, correlation_id) for error in result.errors]
+
+    def _shape(self, error: GraphQLError, correlation_id: str) -> GraphQLError:
+        original = error.original_error
+        extensions = dict(error.extensions or {})
+        message = error.message
+        if isinstance(original, SalesError):
+            extensions["code"] = original.code.value
+            message = original.message
+        elif isinstance(original, PermissionDenied):
+            extensions["code"] = "FORBIDDEN"
+        elif original is not None and not isinstance(original, GraphQLError):
+            log.error(
+                "unexpected error in %s",
+                ".".join(str(p) for p in error.path or []),
+                exc_info=(type(original), original, original.__traceback__),
+            )
+            return GraphQLError(
+                "Unexpected error; quote the correlation id when reporting it",
+                path=error.path,
+                extensions={"code": "INTERNAL_SERVER_ERROR", "correlationId": correlation_id},
+            )
+        else:
+            extensions.setdefault("code", "GRAPHQL_VALIDATION_FAILED")
+        extensions["correlationId"] = correlation_id
+        return GraphQLError(
+            message, nodes=error.nodes, source=error.source, positions=error.positions,
+            path=error.path, extensions=extensions,
+        )

@@ -1,0 +1,221 @@
+"""Object types of the contract. Leaves are plain attributes, filled once when built."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from sales_api.domain import orders as domain
+from sales_api.domain.errors import ErrorCode
+from sales_api.domain.money import PriceWithTax
+from sales_api.domain.paging import SortDirection
+from sales_api.schema.scalars import Amount
+
+# The domain's enums are the schema's enums (strawberry.enum registers the class itself).
+SalesErrorCode = strawberry.enum(ErrorCode, name="SalesErrorCode")
+OrderStatus = strawberry.enum(domain.OrderStatus, name="OrderStatus")
+OrderLineStatus = strawberry.enum(domain.OrderLineStatus, name="OrderLineStatus")
+UserType = strawberry.enum(domain.UserType, name="UserType")
+FareClass = strawberry.enum(domain.FareClass, name="FareClass")
+SortDirectionEnum = strawberry.enum(SortDirection, name="SortDirection")
+
+
+@strawberry.type(name="SalesError")
+class SalesErrorType:
+    code: ErrorCode
+    message: str
+    path: list[str] | None = strawberry.field(
+        default=None,
+        description=(
+            "Path of the input field at fault, "
+            'e.g. ["input", "offerConfigurations", "0", "offerId"].'
+        ),
+    )
+
+
+@strawberry.type(name="PriceWithTax")
+class PriceWithTaxType:
+    amount: Amount
+    tax_amount: Amount
+    tax_rate: str = strawberry.field(description='VAT rate in percent, e.g. "12.00".')
+    currency: str
+
+
+@strawberry.type(name="ContactInfo")
+class ContactInfoType:
+    name: str | None
+    email: str | None
+    phone_number: str | None
+
+
+@strawberry.type(name="Traveller")
+class TravellerType:
+    id: strawberry.ID
+    user_type: domain.UserType
+    name: str | None
+
+
+@strawberry.type(name="StopPlace")
+class StopPlaceType:
+    id: strawberry.ID
+    name: str
+
+
+@strawberry.type(name="FareProduct")
+class FareProductType:
+    id: strawberry.ID
+    name: str
+    fare_class: domain.FareClass
+    refundable: bool
+    changeable: bool
+
+
+@strawberry.type(name="TravelSpecification")
+class TravelSpecificationType:
+    service_journey_id: strawberry.ID
+    from_: StopPlaceType = strawberry.field(name="from")
+    to: StopPlaceType
+    departure_time: datetime
+    arrival_time: datetime
+
+
+@strawberry.type(name="OrderLine")
+class OrderLineType:
+    id: strawberry.ID
+    order_id: strawberry.ID
+    status: domain.OrderLineStatus
+    product: FareProductType
+    travel_specification: TravelSpecificationType
+    travellers: list[TravellerType]
+    price: PriceWithTaxType
+    created_at: datetime
+
+
+@strawberry.type(name="Order")
+class OrderType:
+    id: strawberry.ID
+    version: int
+    status: domain.OrderStatus
+    total_amount: Amount
+    total_tax_amount: Amount
+    balance: Amount
+    currency: str
+    organisation_id: int
+    pos: str
+    distribution_channel_id: str
+    external_reference: str | None
+    contact_info: ContactInfoType | None
+    travellers: list[TravellerType]
+    order_lines: list[OrderLineType]
+    created_at: datetime
+    last_confirmed_at: datetime | None
+    expire_at: datetime | None = strawberry.field(
+        description="When unconfirmed changes are discarded and held seats released."
+    )
+
+
+@strawberry.type(name="OrderConnection")
+class OrderConnection:
+    items: list[OrderType]
+    page: int
+    per_page: int
+    total_items: int
+    total_pages: int
+
+
+@strawberry.type(name="OrderPayload")
+class OrderPayload:
+    order: OrderType | None
+    errors: list[SalesErrorType]
+
+
+# ------------------------------------------------------------------ mapping from the domain
+
+
+def price_type(price: PriceWithTax) -> PriceWithTaxType:
+    return PriceWithTaxType(
+        amount=price.amount,
+        tax_amount=price.tax_amount,
+        tax_rate=f"{price.tax_rate:.2f}",
+        currency=price.currency,
+    )
+
+
+def traveller_type(traveller: domain.Traveller) -> TravellerType:
+    return TravellerType(
+        id=strawberry.ID(traveller.id), user_type=traveller.user_type, name=traveller.name
+    )
+
+
+def stop_place_type(stop: domain.StopPlaceRef) -> StopPlaceType:
+    return StopPlaceType(id=strawberry.ID(stop.id), name=stop.name)
+
+
+def order_line_type(
+    line: domain.OrderLine, travellers_by_id: dict[str, domain.Traveller]
+) -> OrderLineType:
+    travel = line.travel
+    return OrderLineType(
+        id=strawberry.ID(line.id),
+        order_id=strawberry.ID(line.order_id),
+        status=line.status,
+        product=FareProductType(
+            id=strawberry.ID(line.product.id),
+            name=line.product.name,
+            fare_class=line.product.fare_class,
+            refundable=line.product.refundable,
+            changeable=line.product.changeable,
+        ),
+        travel_specification=TravelSpecificationType(
+            service_journey_id=strawberry.ID(travel.service_journey_id),
+            from_=stop_place_type(travel.origin),
+            to=stop_place_type(travel.destination),
+            departure_time=travel.departure_time,
+            arrival_time=travel.arrival_time,
+        ),
+        travellers=[
+            traveller_type(travellers_by_id[tid])
+            for tid in line.traveller_ids
+            if tid in travellers_by_id
+        ],
+        price=price_type(line.price),
+        created_at=line.created_at,
+    )
+
+
+def order_type(
+    order: domain.OrderSummary,
+    travellers: list[domain.Traveller],
+    lines: list[domain.OrderLine],
+) -> OrderType:
+    """The schema view of an order; nested lists come from the aggregate or the loaders."""
+    by_id = {t.id: t for t in travellers}
+    contact = order.contact_info
+    return OrderType(
+        id=strawberry.ID(order.id),
+        version=order.version,
+        status=order.status,
+        total_amount=order.total_amount,
+        total_tax_amount=order.total_tax_amount,
+        balance=order.balance,
+        currency=order.currency,
+        organisation_id=order.organisation_id,
+        pos=order.pos,
+        distribution_channel_id=order.distribution_channel_id,
+        external_reference=order.external_reference,
+        contact_info=ContactInfoType(
+            name=contact.name, email=contact.email, phone_number=contact.phone_number
+        )
+        if contact
+        else None,
+        travellers=[traveller_type(t) for t in travellers],
+        order_lines=[order_line_type(line, by_id) for line in lines],
+        created_at=order.created_at,
+        last_confirmed_at=order.last_confirmed_at,
+        expire_at=order.expire_at,
+    )
+
+
+def order_aggregate_type(order: domain.Order) -> OrderType:
+    return order_type(order.summary(), order.travellers, order.lines)

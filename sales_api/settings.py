@@ -1,0 +1,83 @@
+"""Settings from SALES_* environment variables, read and validated when asked, never at import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_ALGORITHMS = ("ES256", "ES384", "ES512", "EdDSA", "RS256", "RS384", "RS512", "PS256")
+ASYMMETRIC_ALGORITHMS = frozenset({*DEFAULT_ALGORITHMS, "PS384", "PS512"})
+
+
+class Settings(BaseSettings):
+    """Every setting of the service; `SALES_<NAME>` in the environment overrides the default."""
+
+    model_config = SettingsConfigDict(env_prefix="SALES_", extra="ignore", frozen=True)
+
+    env: Literal["development", "production"] = "development"
+    database_url: str = "sqlite+aiosqlite:///./sales.db"
+    data_dir: Path = Path(".sales")
+
+    auth_issuer: str = "urn:sales-api:dev-issuer"
+    auth_audience: str = "sales-api"
+    auth_jwks_url: str | None = None
+    auth_organisation_claim: str = "https://entur.io/organisationID"
+    auth_algorithms: tuple[str, ...] = DEFAULT_ALGORITHMS
+    auth_leeway_seconds: int = Field(default=30, ge=0, le=300)
+    auth_jwks_refetch_seconds: int = Field(default=60, ge=1, le=86_400)
+
+    builtin_issuer: bool = True
+    token_lifetime_seconds: int = Field(default=3600, ge=60, le=86_400)
+
+    seed_demo: bool = True
+    graphiql: bool | None = None
+    introspection: bool | None = None
+
+    max_query_depth: int = Field(default=12, ge=2, le=50)
+    max_aliases: int = Field(default=30, ge=1, le=1000)
+    max_tokens: int = Field(default=3000, ge=100, le=100_000)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("auth_algorithms")
+    @classmethod
+    def _asymmetric_only(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [alg for alg in value if alg not in ASYMMETRIC_ALGORITHMS]
+        if unknown or not value:
+            raise ValueError(f"only asymmetric algorithms are allowed, not {unknown}")
+        return value
+
+    @model_validator(mode="after")
+    def _production_rules(self) -> Settings:
+        if self.production and self.builtin_issuer:
+            raise ValueError(
+                "SALES_BUILTIN_ISSUER: the built-in token issuer refuses to start when "
+                "SALES_ENV=production; set SALES_BUILTIN_ISSUER=false and SALES_AUTH_JWKS_URL"
+            )
+        if not self.builtin_issuer and not self.auth_jwks_url:
+            raise ValueError("SALES_AUTH_JWKS_URL is required when the built-in issuer is off")
+        return self
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.graphiql if self.graphiql is not None else not self.production
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return self.introspection if self.introspection is not None else not self.production
+
+    @property
+    def issuer_key_file(self) -> Path:
+        return self.data_dir / "issuer-key.json"

@@ -1,0 +1,1 @@
+"""The request edge: tokens, headers, correlation ids and the GraphQL view."""

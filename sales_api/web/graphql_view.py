@@ -1,0 +1,139 @@
+"""The GraphQL endpoint: bearer token first, then Strawberry with a typed context."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.schema import BaseSchema
+
+from sales_api.domain.caller import Caller
+from sales_api.web.tokens import InvalidToken, VerifiedToken, VerifyToken
+
+ContextFactory = Callable[[Caller], Any]
+MAX_HEADER = 200
+
+
+def graphql_error_body(message: str, code: str, correlation_id: str) -> bytes:
+    return orjson.dumps(
+        {
+            "data": None,
+            "errors": [
+                {"message": message, "extensions": {"code": code, "correlationId": correlation_id}}
+            ],
+        }
+    )
+
+
+def _header(request: Request, name: str) -> str | None:
+    value = request.headers.get(name)
+    if value is None:
+        return None
+    return value.strip()
+
+
+class SalesGraphQLView(GraphQL[Any, None]):
+    """POST JSON only (no queries in URLs, where tokens and data would be logged);
+    GET from a browser serves GraphiQL when it is enabled."""
+
+    def __init__(
+        self,
+        schema: BaseSchema,
+        *,
+        verify_token: VerifyToken,
+        context_factory: ContextFactory,
+        graphiql: bool,
+    ) -> None:
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if graphiql else None,
+            allow_queries_via_get=False,
+            multipart_uploads_enabled=False,
+        )
+        self._verify_token = verify_token
+        self._context_factory = context_factory
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await _respond(send, 404, b'{"errors":[{"message":"not found"}]}')
+            return
+        correlation_id = scope.get("state", {}).get("correlation_id", "")
+        method = scope["method"]
+        if method == "GET":
+            await super().__call__(scope, receive, send)
+            return
+        if method != "POST":
+            await _respond(
+                send,
+                405,
+                graphql_error_body("Use POST with a JSON body", "BAD_REQUEST", correlation_id),
+                [(b"allow", b"GET, POST")],
+            )
+            return
+        try:
+            verified = await self._verify(scope)
+        except InvalidToken as error:
+            await _respond(
+                send,
+                401,
+                graphql_error_body(f"Unauthorized: {error}", "UNAUTHENTICATED", correlation_id),
+                [(b"www-authenticate", b'Bearer error="invalid_token"')],
+            )
+            return
+        scope["state"]["verified_token"] = verified
+        scope["state"]["organisation_id"] = verified.organisation_id
+        await super().__call__(scope, receive, send)
+
+    async def _verify(self, scope: Scope) -> VerifiedToken:
+        authorization = next(
+            (value for name, value in scope["headers"] if name == b"authorization"), None
+        )
+        if authorization is None:
+            raise InvalidToken("an Authorization: Bearer token is required")
+        scheme, _, token = authorization.decode("latin-1").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise InvalidToken("the Authorization header must be 'Bearer <token>'")
+        return await self._verify_token(token.strip())
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Any:
+        assert isinstance(request, Request)
+        state = request.scope["state"]
+        verified: VerifiedToken = state["verified_token"]
+        caller = Caller(
+            organisation_id=verified.organisation_id,
+            client_id=verified.client_id,
+            permissions=verified.permissions,
+            pos=_header(request, "entur-pos"),
+            distribution_channel_id=_header(request, "entur-distribution-channel"),
+            correlation_id=state.get("correlation_id", ""),
+        )
+        return self._context_factory(caller)
+
+    def encode_json(self, data: object) -> bytes:  # type: ignore[override]
+        return orjson.dumps(data)
+
+
+async def _respond(
+    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+__all__ = ["MAX_HEADER", "Response", "SalesGraphQLView", "graphql_error_body"]
