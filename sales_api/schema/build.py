@@ -20,7 +20,7 @@ from strawberry.types import ExecutionContext
 from sales_api.schema.extensions import ErrorShaping, RequiredHeaders
 from sales_api.schema.mutation import Mutation
 from sales_api.schema.query import Query
-from sales_api.schema.scalars import SCALAR_OVERRIDES
+from sales_api.schema.scalars import SCALAR_MAP
 
 
 class SalesSchema(strawberry.Schema):
@@ -55,8 +55,7 @@ def build_schema(
         query=Query,
         mutation=Mutation,
         extensions=extensions,
-        scalar_overrides=SCALAR_OVERRIDES,  # type: ignore[arg-type]
-        config=StrawberryConfig(auto_camel_case=True),
+        config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALAR_MAP),
     )
 
 

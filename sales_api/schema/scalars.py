@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import TypeAlias
 
 import strawberry
+from strawberry.types.scalar import ScalarDefinition
 
 from sales_api.domain.money import format_amount, parse_amount
 
@@ -14,7 +15,6 @@ from sales_api.domain.money import format_amount, parse_amount
 Amount: TypeAlias = Decimal
 
 AmountScalar = strawberry.scalar(
-    Decimal,
     name="Amount",
     description='A money amount: a decimal string with exactly two decimals, e.g. "1446.00".',
     serialize=format_amount,
@@ -48,7 +48,6 @@ def parse_date(value: object) -> date:
 
 
 DateTimeScalar = strawberry.scalar(
-    datetime,
     name="DateTime",
     description='A UTC timestamp in ISO 8601, e.g. "2018-09-03T12:44:27Z".',
     serialize=serialize_datetime,
@@ -56,14 +55,13 @@ DateTimeScalar = strawberry.scalar(
 )
 
 DateScalar = strawberry.scalar(
-    date,
     name="Date",
     description='A calendar date, e.g. "2026-12-24".',
     serialize=lambda value: value.isoformat(),
     parse_value=parse_date,
 )
 
-SCALAR_OVERRIDES: dict[object, object] = {
+SCALAR_MAP: dict[object, ScalarDefinition] = {
     Decimal: AmountScalar,
     datetime: DateTimeScalar,
     date: DateScalar,
