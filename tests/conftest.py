@@ -71,7 +71,7 @@ async def app(settings: Settings) -> AsyncIterator[Starlette]:
     engine = application.state.engine
     async with engine.begin() as connection:
         for table in SALES_TABLES:
-            await connection.execute(text(f"DELETE FROM {table}"))  # noqa: S608
+            await connection.execute(text(f"DELETE FROM {table}"))
     yield application
     await engine.dispose()
 

@@ -60,7 +60,9 @@ class OrderLineRow(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=16)
     order_id: str = Field(
-        sa_column=Column(String(16), ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+        sa_column=Column(
+            String(16), ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True
+        )
     )
     position: int
     status: str = Field(max_length=16)

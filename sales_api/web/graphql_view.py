@@ -66,7 +66,19 @@ class SalesGraphQLView(GraphQL[Any, None]):
         correlation_id = scope.get("state", {}).get("correlation_id", "")
         method = scope["method"]
         if method == "GET":
-            await super().__call__(scope, receive, send)
+            accepts = next((v for n, v in scope["headers"] if n == b"accept"), b"")
+            if self.graphql_ide and b"text/html" in accepts:
+                response = await self.render_graphql_ide(Request(scope))
+                await response(scope, receive, send)
+                return
+            await _respond(
+                send,
+                405,
+                graphql_error_body(
+                    "Send GraphQL as a POST with a JSON body", "BAD_REQUEST", correlation_id
+                ),
+                [(b"allow", b"POST")],
+            )
             return
         if method != "POST":
             await _respond(

@@ -66,7 +66,10 @@ class StaticKeySource:
 class TokenVerifier:
     """Checks signature (allow-listed asymmetric algorithms, key chosen by `kid` from the
     issuer's JWKS only), `iss`, `aud`, `exp` and `nbf`. Unknown `kid`s trigger at most one
-    JWKS re-fetch per `refetch_interval` seconds, so forged kids cannot hammer the issuer."""
+    JWKS re-fetch per `refetch_interval` seconds, so forged kids cannot hammer the issuer.
+    While no keys could be fetched yet, a failed fetch is retried at most once per
+    `retry_interval` seconds; requests in between are refused at once instead of queueing
+    behind one fetch each."""
 
     def __init__(
         self,
@@ -78,6 +81,7 @@ class TokenVerifier:
         organisation_claim: str,
         leeway: int = 30,
         refetch_interval: float = 60.0,
+        retry_interval: float = 5.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._source = source
@@ -87,6 +91,7 @@ class TokenVerifier:
         self._organisation_claim = organisation_claim
         self._leeway = leeway
         self._refetch_interval = refetch_interval
+        self._retry_interval = min(retry_interval, refetch_interval)
         self._monotonic = monotonic
         self._keys: KeySet | None = None
         self._fetched_at: float | None = None
@@ -137,6 +142,10 @@ class TokenVerifier:
         if self._keys is None:
             async with self._lock:
                 if self._keys is None:
+                    if self._fetched_at is not None and (
+                        self._monotonic() - self._fetched_at < self._retry_interval
+                    ):
+                        raise InvalidToken("the issuer's keys could not be fetched")
                     try:
                         await self._refresh()
                     except Exception as error:
@@ -150,6 +159,7 @@ class TokenVerifier:
             document = await self._source.fetch()
             self._keys = KeySet.import_key_set(document)  # type: ignore[arg-type]
         except Exception:
+            self._fetched_at = self._monotonic()  # a slow failure counts from its end
             if self._keys is None:
                 raise
         return self._keys

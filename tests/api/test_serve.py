@@ -1,0 +1,140 @@
+"""`sales-api serve` as a user runs it: a real uvicorn process on a real port."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def served(tmp_path: Path, database_url: str) -> Iterator[tuple[str, dict[str, str]]]:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "SALES_DATABASE_URL": database_url,
+        "SALES_DATA_DIR": str(tmp_path / "data"),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sales_api", "serve", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"{base}/.well-known/jwks.json", timeout=1)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, process.stdout.read() if process.stdout else ""
+                time.sleep(0.2)
+        else:
+            pytest.fail("the service did not start within 30 s")
+        yield base, env
+    finally:
+        process.terminate()
+        try:
+            output, _ = process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output, _ = process.communicate()
+        print(output)
+
+
+def test_serve_answers_graphiql_and_a_token_from_the_cli_works(
+    served: tuple[str, dict[str, str]],
+) -> None:
+    base, env = served
+    page = httpx.get(f"{base}/sales/v1/graphql", headers={"Accept": "text/html"}, timeout=10)
+    assert page.status_code == 200 and "graphiql" in page.text.lower()
+
+    token = subprocess.run(
+        [sys.executable, "-m", "sales_api", "token", "--client-id", "demo-app"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.strip()
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Entur-POS": "smoke",
+        "Entur-Distribution-Channel": "ENT:DistributionChannel:App",
+    }
+    created = httpx.post(
+        f"{base}/sales/v1/graphql",
+        json={"query": 'mutation { createOrder(input: {externalReference: "smoke"}) '
+              "{ order { id } errors { code } } }"},
+        headers=headers,
+        timeout=10,
+    ).json()
+    assert created["data"]["createOrder"]["errors"] == [], created
+    order_id = created["data"]["createOrder"]["order"]["id"]
+    found = httpx.post(
+        f"{base}/sales/v1/graphql",
+        json={"query": "query($id: ID!) { order(id: $id) { externalReference } }",
+              "variables": {"id": order_id}},
+        headers=headers,
+        timeout=10,
+    ).json()
+    assert found["data"]["order"] == {"externalReference": "smoke"}
+
+
+def test_the_oauth_endpoint_of_the_running_service(served: tuple[str, dict[str, str]]) -> None:
+    base, _env = served
+    response = httpx.post(
+        f"{base}/oauth/token",
+        content=json.dumps(
+            {"grant_type": "client_credentials", "client_id": "demo-app",
+             "client_secret": "demo-secret", "audience": "sales-api"}
+        ),
+        headers={"content-type": "application/json"},
+        timeout=10,
+    )
+    assert response.status_code == 200
+    assert response.json()["token_type"] == "Bearer"
+
+
+def test_production_refuses_the_builtin_issuer(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "sales_api", "serve", "--port", str(_free_port())],
+        env={**os.environ, "SALES_ENV": "production", "SALES_DATA_DIR": str(tmp_path)},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "SALES_BUILTIN_ISSUER" in result.stderr
+
+
+def test_a_bad_setting_names_its_variable(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "sales_api", "db", "upgrade"],
+        env={**os.environ, "SALES_DATABASE_URL": "mysql://nope"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "SALES_DATABASE_URL" in result.stderr
