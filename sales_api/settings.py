@@ -8,8 +8,9 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_ALGORITHMS = ("ES256", "ES384", "ES512", "EdDSA", "RS256", "RS384", "RS512", "PS256")
-ASYMMETRIC_ALGORITHMS = frozenset({*DEFAULT_ALGORITHMS, "PS384", "PS512"})
+# "EdDSA" is deprecated by RFC 9864 in favour of "Ed25519"; it stays allowed if configured.
+DEFAULT_ALGORITHMS = ("ES256", "ES384", "ES512", "Ed25519", "RS256", "RS384", "RS512", "PS256")
+ASYMMETRIC_ALGORITHMS = frozenset({*DEFAULT_ALGORITHMS, "PS384", "PS512", "Ed448", "EdDSA"})
 
 
 class Settings(BaseSettings):

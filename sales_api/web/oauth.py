@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from urllib.parse import unquote_plus
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -71,7 +72,8 @@ def _client_credentials(request: Request, params: dict[str, str]) -> tuple[str, 
             client_id, _, client_secret = decoded.partition(":")
         except (binascii.Error, UnicodeDecodeError):
             raise IssuerError("invalid_client", "malformed Basic credentials", 401) from None
-        return client_id, client_secret
+        # RFC 6749 section 2.3.1: both are form-urlencoded before they are joined.
+        return unquote_plus(client_id), unquote_plus(client_secret)
     if "client_id" not in params or "client_secret" not in params:
         raise IssuerError("invalid_client", "client_id and client_secret are required", 401)
     return params["client_id"], params["client_secret"]
