@@ -37,20 +37,30 @@ def money(column: Any) -> FilterableColumn:
 
 def _comparison_clause(target: FilterableColumn, comparison: Comparison) -> ColumnElement[bool]:
     column: ColumnClause[Any] = target.column
+    # A missing value (NULL) is not equal to any given value: `ne` and `nin` include it,
+    # where SQL's three-valued logic alone would silently drop those rows.
+    nullable = bool(getattr(column, "nullable", False))
     clauses: list[ColumnElement[bool]] = []
     for operator, value in comparison.operators():
         if operator in ("in", "nin"):
             values = [target.to_db(v) for v in value]  # type: ignore[attr-defined]
             if operator == "in":
                 clauses.append(column.in_(values) if values else false())
+            elif not values:
+                clauses.append(true())
+            elif nullable:
+                clauses.append(or_(column.not_in(values), column.is_(None)))
             else:
-                clauses.append(column.not_in(values) if values else true())
+                clauses.append(column.not_in(values))
             continue
         db_value = target.to_db(value)
         if target.whole_seconds:
-            clauses.append(_whole_second_clause(column, operator, db_value))
+            clause = _whole_second_clause(column, operator, db_value)
         else:
-            clauses.append(_OPERATORS[operator](column, db_value))
+            clause = _OPERATORS[operator](column, db_value)
+        if operator == "ne" and nullable:
+            clause = or_(clause, column.is_(None))
+        clauses.append(clause)
     return and_(true(), *clauses)
 
 
@@ -66,7 +76,10 @@ _OPERATORS: dict[str, Callable[[Any, Any], ColumnElement[bool]]] = {
 
 def _whole_second_clause(column: Any, operator: str, moment: datetime) -> ColumnElement[bool]:
     start = moment.replace(microsecond=0)
-    end = start + timedelta(seconds=1)
+    try:
+        end = start + timedelta(seconds=1)
+    except OverflowError:  # the last second there is: nothing comes after it
+        return _last_second_clause(column, operator, start)
     clauses: dict[str, Callable[[], ColumnElement[bool]]] = {
         "eq": lambda: and_(column >= start, column < end),
         "ne": lambda: or_(column < start, column >= end),
@@ -74,6 +87,18 @@ def _whole_second_clause(column: Any, operator: str, moment: datetime) -> Column
         "gte": lambda: column >= start,
         "lt": lambda: column < start,
         "lte": lambda: column < end,
+    }
+    return clauses[operator]()
+
+
+def _last_second_clause(column: Any, operator: str, start: datetime) -> ColumnElement[bool]:
+    clauses: dict[str, Callable[[], ColumnElement[bool]]] = {
+        "eq": lambda: column >= start,
+        "ne": lambda: column < start,
+        "gt": lambda: false(),
+        "gte": lambda: column >= start,
+        "lt": lambda: column < start,
+        "lte": lambda: true(),
     }
     return clauses[operator]()
 

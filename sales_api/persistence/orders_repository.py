@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, exists, func, insert, select, update
+from sqlalchemy import and_, delete, exists, func, insert, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales_api.domain.orders import Order, OrderSummary
@@ -47,11 +47,25 @@ ORDER_SORT_COLUMNS = {
 
 
 def _service_journey_clause(comparison: Comparison):  # type: ignore[no-untyped-def]
-    """Orders with at least one order line matching the comparison."""
-    return exists().where(
-        t.order_lines.c.order_id == t.orders.c.id,
-        comparison_clause(FilterableColumn(t.order_lines.c.service_journey_id), comparison),
-    )
+    """`eq`/`in`: orders with at least one order line on the journey(s); `ne`/`nin`: orders
+    with no order line on it (them), orders without lines included. Operators are ANDed."""
+    journey = FilterableColumn(t.order_lines.c.service_journey_id)
+
+    def has_line(on: Comparison):  # type: ignore[no-untyped-def]
+        return exists().where(
+            t.order_lines.c.order_id == t.orders.c.id, comparison_clause(journey, on)
+        )
+
+    clauses = []
+    if comparison.eq is not None:
+        clauses.append(has_line(Comparison(eq=comparison.eq)))
+    if comparison.in_ is not None:
+        clauses.append(has_line(Comparison(in_=comparison.in_)))
+    if comparison.ne is not None:
+        clauses.append(~has_line(Comparison(eq=comparison.ne)))
+    if comparison.nin is not None:
+        clauses.append(~has_line(Comparison(in_=comparison.nin)))
+    return and_(true(), *clauses)
 
 
 class SqlOrderRepository:
@@ -73,12 +87,16 @@ class SqlOrderRepository:
 
     async def get(self, order_id: str, organisation_id: int) -> OrderSummary | None:
         row = (
-            await self._connection.execute(
-                select(t.orders).where(
-                    t.orders.c.id == order_id, t.orders.c.organisation_id == organisation_id
+            (
+                await self._connection.execute(
+                    select(t.orders).where(
+                        t.orders.c.id == order_id, t.orders.c.organisation_id == organisation_id
+                    )
                 )
             )
-        ).mappings().first()
+            .mappings()
+            .first()
+        )
         return order_summary_from_row(row) if row else None
 
     async def get_for_update(self, order_id: str, organisation_id: int) -> Order | None:
@@ -154,6 +172,10 @@ class SqlOrderRepository:
             tie_break=t.orders.c.id,
         )
         rows = await self._connection.execute(
-            select(t.orders).where(condition).order_by(*ordering).limit(page.per_page).offset(page.offset)
+            select(t.orders)
+            .where(condition)
+            .order_by(*ordering)
+            .limit(page.per_page)
+            .offset(page.offset)
         )
         return Page([order_summary_from_row(r) for r in rows.mappings()], page, total)

@@ -95,9 +95,13 @@ class ErrorShaping(SchemaExtension):
         message = error.message
         if isinstance(original, SalesError):
             extensions["code"] = original.code.value
-            message = original.message
+            message = original.message if error.path else error.message
         elif isinstance(original, PermissionDenied):
             extensions["code"] = "FORBIDDEN"
+        elif original is not None and error.path is None:
+            # A scalar refused a value while the request was parsed, validated or its
+            # variables coerced: the client's mistake, not a fault of ours.
+            extensions.setdefault("code", "VALIDATION_FAILED")
         elif original is not None and not isinstance(original, GraphQLError):
             log.error(
                 "unexpected error in %s",
@@ -113,6 +117,10 @@ class ErrorShaping(SchemaExtension):
             extensions.setdefault("code", "GRAPHQL_VALIDATION_FAILED")
         extensions["correlationId"] = correlation_id
         return GraphQLError(
-            message, nodes=error.nodes, source=error.source, positions=error.positions,
-            path=error.path, extensions=extensions,
+            message,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            extensions=extensions,
         )
