@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -12,8 +14,10 @@ from starlette.routing import Route
 
 from sales_api.domain.caller import Caller
 from sales_api.domain.clock import Clock, SystemClock
+from sales_api.domain.services.lifecycle import expire_orders
 from sales_api.persistence.database import create_engine
 from sales_api.persistence.loaders import OrderBatchReads
+from sales_api.persistence.reference_data import SqlReferenceData
 from sales_api.persistence.unit_of_work import SqlUnitOfWorkFactory
 from sales_api.schema.build import build_schema
 from sales_api.schema.context import Loaders, SalesContext
@@ -25,6 +29,7 @@ from sales_api.web.oauth import jwks_endpoint, token_endpoint
 from sales_api.web.tokens import HttpKeySource, KeySource, StaticKeySource, TokenVerifier
 
 GRAPHQL_PATH = "/sales/v1/graphql"
+log = logging.getLogger("sales_api.app")
 
 
 def create_dev_issuer(settings: Settings) -> DevIssuer:
@@ -37,6 +42,19 @@ def create_dev_issuer(settings: Settings) -> DevIssuer:
     )
 
 
+async def sweep_expired_orders(
+    uow_factory: SqlUnitOfWorkFactory, clock: Clock, every_seconds: float
+) -> None:
+    """Resets expired DRAFT orders in the background. Several processes may sweep at once:
+    each order is reset under its row lock, once."""
+    while True:
+        await asyncio.sleep(every_seconds)
+        try:
+            await expire_orders(uow_factory, clock)
+        except Exception:
+            log.exception("expiry sweep failed; trying again next round")
+
+
 def create_app(
     settings: Settings, *, clock: Clock | None = None, key_source: KeySource | None = None
 ) -> Starlette:
@@ -45,6 +63,7 @@ def create_app(
     engine = create_engine(settings.database_url)
     uow_factory = SqlUnitOfWorkFactory(engine)
     batch_reads = OrderBatchReads(engine)
+    reference = SqlReferenceData(engine)
 
     routes: list[Any] = []
     issuer: DevIssuer | None = None
@@ -73,8 +92,15 @@ def create_app(
         loaders = Loaders(
             travellers_by_order_id=DataLoader(batch_reads.travellers_by_order_ids),
             order_lines_by_order_id=DataLoader(batch_reads.order_lines_by_order_ids),
+            reservations_by_order_id=DataLoader(batch_reads.reservations_by_order_ids),
         )
-        return SalesContext(caller=caller, uow_factory=uow_factory, clock=clock, loaders=loaders)
+        return SalesContext(
+            caller=caller,
+            uow_factory=uow_factory,
+            clock=clock,
+            loaders=loaders,
+            reference=reference,
+        )
 
     schema = build_schema(
         max_depth=settings.max_query_depth,
@@ -92,9 +118,15 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        sweeper = asyncio.create_task(
+            sweep_expired_orders(uow_factory, clock, settings.expiry_sweep_seconds)
+        )
         try:
             yield
         finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
             await engine.dispose()
 
     app = Starlette(routes=routes, lifespan=lifespan)
@@ -104,4 +136,6 @@ def create_app(
     app.state.issuer = issuer
     app.state.verifier = verifier
     app.state.schema = schema
+    app.state.uow_factory = uow_factory
+    app.state.reference = reference
     return app

@@ -30,14 +30,14 @@ def _upgrade(settings: Settings) -> None:
     upgrade(settings.database_url)
 
 
-def _seed(settings: Settings, path: Path | None) -> int:
+def _seed(settings: Settings, path: Path | None, *, replace: bool = True) -> int:
     from sales_api.persistence.database import create_engine
     from sales_api.persistence.seed import load_catalogue_file, seed_catalogue
 
     async def run() -> int:
         engine = create_engine(settings.database_url)
         try:
-            return await seed_catalogue(engine, load_catalogue_file(path))
+            return await seed_catalogue(engine, load_catalogue_file(path), replace=replace)
         finally:
             await engine.dispose()
 
@@ -59,7 +59,7 @@ def serve(args: argparse.Namespace) -> None:
     settings = _settings()
     _upgrade(settings)
     if settings.seed_demo:
-        _seed(settings, None)
+        _seed(settings, None, replace=False)  # the demo only where no catalogue is loaded
     if settings.builtin_issuer:
         from sales_api.app import create_dev_issuer
 
@@ -70,8 +70,8 @@ def serve(args: argparse.Namespace) -> None:
         print(
             "Get a token:  sales-api token --client-id demo-app\n"
             f"          or  curl -s -X POST {base}/oauth/token -H 'content-type: application/json' "
-            "-d '{\"grant_type\":\"client_credentials\",\"client_id\":\"demo-app\","
-            "\"client_secret\":\"demo-secret\",\"audience\":\"" + settings.auth_audience + "\"}'",
+            '-d \'{"grant_type":"client_credentials","client_id":"demo-app",'
+            '"client_secret":"demo-secret","audience":"' + settings.auth_audience + "\"}'",
             flush=True,
         )
     uvicorn.run(
@@ -122,9 +122,7 @@ def main(argv: list[str] | None = None) -> None:
 
     seed_parser = commands.add_parser("seed", help="load a catalogue data file (default: demo)")
     seed_parser.add_argument("--file", type=Path, default=None)
-    seed_parser.set_defaults(
-        run=lambda a: print(json.dumps({"added": _seed(_settings(), a.file)}))
-    )
+    seed_parser.set_defaults(run=lambda a: print(json.dumps({"added": _seed(_settings(), a.file)})))
 
     token_parser = commands.add_parser("token", help="print a token from the built-in issuer")
     token_parser.add_argument("--client-id", required=True)

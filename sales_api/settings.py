@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     token_lifetime_seconds: int = Field(default=3600, ge=60, le=86_400)
 
     seed_demo: bool = True
+    expiry_sweep_seconds: float = Field(default=15, gt=0, le=3600)
     graphiql: bool | None = None
     introspection: bool | None = None
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,15 @@ from sales_api.settings import Settings
 APP_CHANNEL = "ENT:DistributionChannel:App"
 WEB_CHANNEL = "ENT:DistributionChannel:Web"
 # Tables a test may fill; emptied before each test. The catalogue stays seeded.
-SALES_TABLES = ("order_lines", "order_travellers", "orders")
+SALES_TABLES = (
+    "seat_holds",
+    "reservations",
+    "journey_locks",
+    "idempotency_keys",
+    "order_lines",
+    "order_travellers",
+    "orders",
+)
 
 
 def _reset_postgres(url: str) -> None:
@@ -65,9 +74,27 @@ def settings(database_url: str, data_dir: Path) -> Settings:
     return Settings(database_url=database_url, data_dir=data_dir)
 
 
+class MovableClock:
+    """The app's clock in tests: real time, plus whatever a test moves it forward by."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, delta: timedelta) -> None:
+        self.offset += delta
+
+
 @pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[Starlette]:
-    application = create_app(settings)
+def clock() -> MovableClock:
+    return MovableClock()
+
+
+@pytest.fixture
+async def app(settings: Settings, clock: MovableClock) -> AsyncIterator[Starlette]:
+    application = create_app(settings, clock=clock)
     engine = application.state.engine
     async with engine.begin() as connection:
         for table in SALES_TABLES:

@@ -1,125 +1,61 @@
-"""The order aggregate: travellers, contact info, order lines, totals and versions."""
+"""The order aggregate: totals, versions and the life cycle of a sale."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from enum import StrEnum
 
 from sales_api.domain.errors import ErrorCode, SalesError, ValidationFailed
 from sales_api.domain.money import PriceWithTax
+from sales_api.domain.order_parts import (
+    ACTIVE_LINE_STATUSES,
+    MAX_TRAVELLERS,
+    ConfirmedState,
+    ContactInfo,
+    FareClass,
+    OrderLine,
+    OrderLineStatus,
+    OrderStatus,
+    ProductSnapshot,
+    Reservation,
+    ReservationStatus,
+    SeatAssignment,
+    StopPlaceRef,
+    Traveller,
+    TravelSpecification,
+    UserType,
+    validate_external_reference,
+    validate_travellers,
+)
 
 DRAFT_HOLD = timedelta(minutes=20)
-MAX_TRAVELLERS = 50
-MAX_TEXT = 200
-MAX_EXTERNAL_REFERENCE = 100
 
-_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s.]{2,}")
-_PHONE = re.compile(r"\+?[0-9][0-9 ]{4,19}")
-_TRAVELLER_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
-
-
-class OrderStatus(StrEnum):
-    DRAFT = "DRAFT"
-    CONFIRMED = "CONFIRMED"
-    CANCELLED = "CANCELLED"
-
-
-class OrderLineStatus(StrEnum):
-    DRAFT = "DRAFT"
-    CONFIRMED = "CONFIRMED"
-    CANCELLED = "CANCELLED"
-    REFUNDED = "REFUNDED"
-
-
-ACTIVE_LINE_STATUSES = frozenset({OrderLineStatus.DRAFT, OrderLineStatus.CONFIRMED})
-
-
-class UserType(StrEnum):
-    ADULT = "ADULT"
-    CHILD = "CHILD"
-    YOUTH = "YOUTH"
-    SENIOR = "SENIOR"
-    STUDENT = "STUDENT"
-    MILITARY = "MILITARY"
-    INFANT = "INFANT"
-
-
-class FareClass(StrEnum):
-    STANDARD_CLASS = "STANDARD_CLASS"
-    PREMIUM_CLASS = "PREMIUM_CLASS"
-
-
-@dataclass(frozen=True, slots=True)
-class Traveller:
-    id: str
-    user_type: UserType
-    name: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ContactInfo:
-    name: str | None = None
-    email: str | None = None
-    phone_number: str | None = None
-
-    def validated(self, path: Sequence[str]) -> ContactInfo:
-        name = _clean_text(self.name, [*path, "name"])
-        email = _clean_text(self.email, [*path, "email"])
-        phone = _clean_text(self.phone_number, [*path, "phoneNumber"])
-        if email is not None and not _EMAIL.fullmatch(email):
-            raise ValidationFailed(f"{email!r} is not an e-mail address", [*path, "email"])
-        if phone is not None and not _PHONE.fullmatch(phone):
-            raise ValidationFailed(
-                f"{phone!r} is not a phone number (digits, optionally a leading +)",
-                [*path, "phoneNumber"],
-            )
-        return ContactInfo(name, email, phone)
-
-
-@dataclass(frozen=True, slots=True)
-class StopPlaceRef:
-    id: str
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
-class ProductSnapshot:
-    """The fare product as it was sold: its terms stay with the line if the catalogue changes."""
-
-    id: str
-    name: str
-    fare_class: FareClass
-    refundable: bool
-    changeable: bool
-
-
-@dataclass(frozen=True, slots=True)
-class TravelSpecification:
-    service_journey_id: str
-    origin: StopPlaceRef
-    destination: StopPlaceRef
-    departure_time: datetime
-    arrival_time: datetime
-
-
-@dataclass(slots=True)
-class OrderLine:
-    id: str
-    order_id: str
-    status: OrderLineStatus
-    product: ProductSnapshot
-    travel: TravelSpecification
-    traveller_ids: tuple[str, ...]
-    price: PriceWithTax
-    created_at: datetime
-
-    @property
-    def active(self) -> bool:
-        return self.status in ACTIVE_LINE_STATUSES
+__all__ = [
+    "ACTIVE_LINE_STATUSES",
+    "DRAFT_HOLD",
+    "MAX_TRAVELLERS",
+    "ConfirmedState",
+    "ContactInfo",
+    "FareClass",
+    "Order",
+    "OrderLine",
+    "OrderLineStatus",
+    "OrderStatus",
+    "OrderSummary",
+    "PriceWithTax",
+    "ProductSnapshot",
+    "Reservation",
+    "ReservationStatus",
+    "SeatAssignment",
+    "StopPlaceRef",
+    "TravelSpecification",
+    "Traveller",
+    "UserType",
+    "validate_external_reference",
+    "validate_travellers",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +99,7 @@ class Order:
     credited_amount: Decimal = Decimal("0.00")
     last_confirmed_at: datetime | None = None
     expire_at: datetime | None = None
+    confirmed_state: ConfirmedState | None = None
 
     # ------------------------------------------------------------ derived money
 
@@ -211,9 +148,109 @@ class Order:
                 ["input", "expectedVersion"],
             )
 
+    @property
+    def reservations(self) -> list[Reservation]:
+        return [line.reservation for line in self.lines if line.reservation is not None]
+
     def ensure_changeable(self) -> None:
         if self.status is OrderStatus.CANCELLED:
             raise SalesError(ErrorCode.INVALID_STATE, f"Order {self.id} is cancelled")
+
+    def is_expired(self, now: datetime) -> bool:
+        return (
+            self.status is OrderStatus.DRAFT
+            and self.expire_at is not None
+            and now >= self.expire_at
+        )
+
+    def ensure_not_expired(self, now: datetime) -> None:
+        """An expired DRAFT's changes are discarded (by the sweep); nothing more is added."""
+        if self.is_expired(now):
+            raise SalesError(
+                ErrorCode.ORDER_EXPIRED,
+                f"Order {self.id} expired at {self.expire_at:%Y-%m-%dT%H:%M:%SZ}; "
+                "its unconfirmed changes are discarded",
+            )
+
+    # ------------------------------------------------------------ life cycle
+
+    def add_lines(
+        self, lines: Sequence[OrderLine], travellers: Sequence[Traveller], now: datetime
+    ) -> None:
+        """New lines (and travellers not yet on the order): a CONFIRMED order starts a new
+        DRAFT version; the hold on the order's seats runs 20 minutes from now."""
+        self.ensure_changeable()
+        known = {t.id for t in self.travellers}
+        merged = self.travellers + [t for t in travellers if t.id not in known]
+        self.travellers = validate_travellers(merged)
+        self.lines.extend(lines)
+        self._mark_changed(now)
+
+    def confirm(self, now: datetime) -> None:
+        """At balance 0.00: the order, its lines and reservations become CONFIRMED."""
+        self.ensure_changeable()
+        self.ensure_not_expired(now)
+        if self.balance != 0:
+            raise SalesError(
+                ErrorCode.INVALID_STATE,
+                f"Order {self.id} has a balance of {self.balance:.2f}; it confirms at 0.00",
+            )
+        for line in self.lines:
+            if line.status is OrderLineStatus.DRAFT:
+                line.status = OrderLineStatus.CONFIRMED
+            if line.reservation and line.reservation.status is ReservationStatus.DRAFT:
+                line.reservation.status = ReservationStatus.CONFIRMED
+                line.reservation.expire_at = None
+        self.status = OrderStatus.CONFIRMED
+        self.last_confirmed_at = now
+        self.expire_at = None
+        self.confirmed_state = ConfirmedState(
+            version=self.version,
+            travellers=tuple(self.travellers),
+            line_statuses={line.id: line.status for line in self.lines},
+            reservation_statuses={r.id: r.status for r in self.reservations},
+        )
+
+    def cancel(self) -> None:
+        """A DRAFT order nothing was paid on: CANCELLED, every seat released."""
+        self.ensure_changeable()
+        if self.status is not OrderStatus.DRAFT or self.captured_amount != 0:
+            raise SalesError(
+                ErrorCode.INVALID_STATE,
+                f"Order {self.id} has payments or was confirmed; refund or reset it instead",
+            )
+        self._discard_all(ReservationStatus.CANCELLED)
+
+    def reset(self, *, expired: bool = False) -> None:
+        """Back to the last confirmed version, or cancelled if it was never confirmed."""
+        self.ensure_changeable()
+        released = ReservationStatus.EXPIRED if expired else ReservationStatus.CANCELLED
+        state = self.confirmed_state
+        if state is None:
+            self._discard_all(released)
+            return
+        if self.status is OrderStatus.CONFIRMED:
+            return
+        for line in self.lines:
+            line.status = state.line_statuses.get(line.id, OrderLineStatus.CANCELLED)
+            reservation = line.reservation
+            if reservation is not None:
+                reservation.status = state.reservation_statuses.get(reservation.id, released)
+                reservation.expire_at = None
+        self.travellers = list(state.travellers)
+        self.version = state.version
+        self.status = OrderStatus.CONFIRMED
+        self.expire_at = None
+
+    def _discard_all(self, released: ReservationStatus) -> None:
+        for line in self.lines:
+            if line.active:
+                line.status = OrderLineStatus.CANCELLED
+            if line.reservation and line.reservation.holds_seats:
+                line.reservation.status = released
+                line.reservation.expire_at = None
+        self.status = OrderStatus.CANCELLED
+        self.expire_at = None
 
     def update_details(
         self,
@@ -247,44 +284,12 @@ class Order:
                 )
 
     def _mark_changed(self, now: datetime) -> None:
-        """A change to a CONFIRMED order is a new DRAFT version; a DRAFT's hold is extended."""
+        """A change to a CONFIRMED order is a new DRAFT version; a DRAFT's hold is extended,
+        for the order and every seat it holds."""
         if self.status is OrderStatus.CONFIRMED:
             self.version += 1
             self.status = OrderStatus.DRAFT
         self.expire_at = now + DRAFT_HOLD
-
-
-def validate_travellers(travellers: Sequence[Traveller]) -> list[Traveller]:
-    if len(travellers) > MAX_TRAVELLERS:
-        raise ValidationFailed(
-            f"An order has at most {MAX_TRAVELLERS} travellers", ["input", "travellers"]
-        )
-    seen: set[str] = set()
-    result: list[Traveller] = []
-    for index, traveller in enumerate(travellers):
-        path = ["input", "travellers", str(index)]
-        if not _TRAVELLER_ID.fullmatch(traveller.id):
-            raise ValidationFailed(
-                "A traveller id is 1 to 64 letters, digits or . _ : -", [*path, "id"]
-            )
-        if traveller.id in seen:
-            raise ValidationFailed(f"Traveller id {traveller.id!r} is given twice", [*path, "id"])
-        seen.add(traveller.id)
-        result.append(replace(traveller, name=_clean_text(traveller.name, [*path, "name"])))
-    return result
-
-
-def validate_external_reference(value: str) -> str | None:
-    cleaned = _clean_text(value, ["input", "externalReference"], MAX_EXTERNAL_REFERENCE)
-    return cleaned
-
-
-def _clean_text(value: str | None, path: Sequence[str], limit: int = MAX_TEXT) -> str | None:
-    if value is None:
-        return None
-    stripped = value.strip()
-    if len(stripped) > limit:
-        raise ValidationFailed(f"At most {limit} characters", path)
-    if any(ord(ch) < 32 for ch in stripped):
-        raise ValidationFailed("Control characters are not allowed", path)
-    return stripped or None
+        for reservation in self.reservations:
+            if reservation.status is ReservationStatus.DRAFT:
+                reservation.expire_at = self.expire_at

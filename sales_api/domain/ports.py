@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
-from sales_api.domain.orders import Order, OrderSummary
+from sales_api.domain.catalogue import Catalogue
+from sales_api.domain.offers import OfferCodec
+from sales_api.domain.orders import Order, OrderSummary, Reservation
 from sales_api.domain.paging import ListQuery, Page, PageRequest
+from sales_api.domain.seating import SeatKey
 
 
 class OrderRepository(Protocol):
     def add(self, order: Order) -> None:
         """Stage a new order for insertion at commit."""
 
-    async def get_for_update(self, order_id: str, organisation_id: int) -> Order | None:
-        """The whole aggregate, locked against concurrent writers until commit."""
+    async def get_for_update(self, order_id: str, organisation_id: int | None) -> Order | None:
+        """The whole aggregate, locked against concurrent writers until commit;
+        `organisation_id=None` is for system work only (expiry)."""
+
+    async def find_reservation_order(
+        self, reservation_id: str, organisation_id: int
+    ) -> tuple[str, str] | None:
+        """(order id, service journey id) of the caller's reservation."""
+
+    async def expired_order_ids(self, now: datetime, limit: int) -> list[str]: ...
 
     async def get(self, order_id: str, organisation_id: int) -> OrderSummary | None:
         """The order as reads show it (travellers and lines come from the loaders)."""
@@ -26,6 +40,54 @@ class OrderRepository(Protocol):
 
     async def save(self, order: Order) -> None:
         """Write back an aggregate loaded with `get_for_update`."""
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    operation: str
+    request_hash: str
+    result: dict[str, Any]
+
+
+class IdempotencyKeys(Protocol):
+    async def claim(
+        self, organisation_id: int, key: str, operation: str, request_hash: str, now: datetime
+    ) -> IdempotencyRecord | None:
+        """None when this transaction now owns the key; else the first claimant's record."""
+
+    async def complete(self, organisation_id: int, key: str, result: dict[str, Any]) -> None:
+        """Record what the owner's work produced, in the same transaction."""
+
+
+class SeatInventory(Protocol):
+    async def lock_journey(self, journey_id: str) -> None: ...
+
+    async def release_expired(self, journey_id: str, now: datetime) -> None: ...
+
+    async def taken(
+        self,
+        journey_id: str,
+        from_index: int,
+        to_index: int,
+        now: datetime,
+        excluding: Sequence[str] = (),
+    ) -> set[SeatKey]: ...
+
+    async def live_holds(
+        self, journey_ids: Iterable[str], now: datetime
+    ) -> dict[str, list[tuple[int, str, int]]]: ...
+
+
+class ReferenceData(Protocol):
+    async def catalogue(self) -> Catalogue: ...
+
+    async def offer_codec(self) -> OfferCodec: ...
+
+
+class ReservationQueries(Protocol):
+    async def page(
+        self, organisation_id: int, query: ListQuery, page: PageRequest
+    ) -> Page[Reservation]: ...
 
 
 class DistributionChannels(Protocol):
@@ -41,6 +103,15 @@ class UnitOfWork(Protocol):
 
     @property
     def channels(self) -> DistributionChannels: ...
+
+    @property
+    def seats(self) -> SeatInventory: ...
+
+    @property
+    def idempotency(self) -> IdempotencyKeys: ...
+
+    @property
+    def reservations(self) -> ReservationQueries: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -8,9 +8,10 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sales_api.domain.orders import OrderLine, Traveller
+from sales_api.domain.orders import OrderLine, Reservation, Traveller
 from sales_api.persistence import tables as t
 from sales_api.persistence.mapping import line_from_row, traveller_from_row
+from sales_api.persistence.reservations_queries import reservations_by_order_ids
 
 
 class OrderBatchReads:
@@ -43,3 +44,6 @@ class OrderBatchReads:
             for row in rows.mappings():
                 grouped[row["order_id"]].append(line_from_row(row))
         return [grouped.get(order_id, []) for order_id in order_ids]
+
+    async def reservations_by_order_ids(self, order_ids: Sequence[str]) -> list[list[Reservation]]:
+        return await reservations_by_order_ids(self._engine, order_ids)

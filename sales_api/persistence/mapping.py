@@ -8,6 +8,7 @@ from typing import Any
 
 from sales_api.domain.money import PriceWithTax, from_minor_units, to_minor_units
 from sales_api.domain.orders import (
+    ConfirmedState,
     ContactInfo,
     FareClass,
     Order,
@@ -16,6 +17,9 @@ from sales_api.domain.orders import (
     OrderStatus,
     OrderSummary,
     ProductSnapshot,
+    Reservation,
+    ReservationStatus,
+    SeatAssignment,
     StopPlaceRef,
     Traveller,
     TravelSpecification,
@@ -67,6 +71,7 @@ def order_from_row(row: Mapping[Any, Any]) -> Order:
         credited_amount=from_minor_units(row["credited_amount"]),
         last_confirmed_at=row["last_confirmed_at"],
         expire_at=row["expire_at"],
+        confirmed_state=confirmed_state_from_json(row["confirmed_state"]),
     )
 
 
@@ -93,6 +98,7 @@ def order_to_row(order: Order) -> dict[str, Any]:
         "created_at": order.created_at,
         "last_confirmed_at": order.last_confirmed_at,
         "expire_at": order.expire_at,
+        "confirmed_state": confirmed_state_to_json(order.confirmed_state),
     }
 
 
@@ -168,3 +174,66 @@ def line_to_row(line: OrderLine, position: int) -> dict[str, Any]:
         "currency": line.price.currency,
         "created_at": line.created_at,
     }
+
+
+def reservation_from_row(row: Mapping[Any, Any]) -> Reservation:
+    return Reservation(
+        id=row["id"],
+        order_id=row["order_id"],
+        order_line_id=row["order_line_id"],
+        status=ReservationStatus(row["status"]),
+        service_journey_id=row["service_journey_id"],
+        origin=StopPlaceRef(row["from_stop_id"], row["from_stop_name"]),
+        destination=StopPlaceRef(row["to_stop_id"], row["to_stop_name"]),
+        from_index=row["from_index"],
+        to_index=row["to_index"],
+        created_at=row["created_at"],
+        seats=[
+            SeatAssignment(int(s["car"]), str(s["seat"]), s.get("traveller")) for s in row["seats"]
+        ],
+        expire_at=row["expire_at"],
+    )
+
+
+def reservation_to_row(reservation: Reservation) -> dict[str, Any]:
+    return {
+        "id": reservation.id,
+        "order_id": reservation.order_id,
+        "order_line_id": reservation.order_line_id,
+        "status": reservation.status.value,
+        "service_journey_id": reservation.service_journey_id,
+        "from_stop_id": reservation.origin.id,
+        "from_stop_name": reservation.origin.name,
+        "to_stop_id": reservation.destination.id,
+        "to_stop_name": reservation.destination.name,
+        "from_index": reservation.from_index,
+        "to_index": reservation.to_index,
+        "seats": [
+            {"car": s.car_number, "seat": s.seat_number, "traveller": s.traveller_id}
+            for s in reservation.seats
+        ],
+        "expire_at": reservation.expire_at,
+        "created_at": reservation.created_at,
+    }
+
+
+def confirmed_state_to_json(state: ConfirmedState | None) -> dict[str, Any] | None:
+    if state is None:
+        return None
+    return {
+        "version": state.version,
+        "travellers": [[t.id, t.user_type.value, t.name] for t in state.travellers],
+        "lines": {k: v.value for k, v in state.line_statuses.items()},
+        "reservations": {k: v.value for k, v in state.reservation_statuses.items()},
+    }
+
+
+def confirmed_state_from_json(data: dict[str, Any] | None) -> ConfirmedState | None:
+    if not data:
+        return None
+    return ConfirmedState(
+        version=int(data["version"]),
+        travellers=tuple(Traveller(i, UserType(u), n) for i, u, n in data["travellers"]),
+        line_statuses={k: OrderLineStatus(v) for k, v in data["lines"].items()},
+        reservation_statuses={k: ReservationStatus(v) for k, v in data["reservations"].items()},
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import and_, delete, exists, func, insert, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -22,9 +24,12 @@ from sales_api.persistence.mapping import (
     order_from_row,
     order_summary_from_row,
     order_to_row,
+    reservation_from_row,
+    reservation_to_row,
     traveller_from_row,
     traveller_rows,
 )
+from sales_api.persistence.seat_inventory import SqlSeatInventory
 
 ORDER_FILTER_COLUMNS = {
     "id": FilterableColumn(t.orders.c.id),
@@ -74,6 +79,8 @@ class SqlOrderRepository:
         self._lock_rows = lock_rows
         self._new: list[Order] = []
         self._loaded_line_ids: dict[str, set[str]] = {}
+        self._loaded_reservation_ids: dict[str, set[str]] = {}
+        self.seats = SqlSeatInventory(connection, lock_rows=lock_rows)
 
     def add(self, order: Order) -> None:
         self._new.append(order)
@@ -99,10 +106,11 @@ class SqlOrderRepository:
         )
         return order_summary_from_row(row) if row else None
 
-    async def get_for_update(self, order_id: str, organisation_id: int) -> Order | None:
-        statement = select(t.orders).where(
-            t.orders.c.id == order_id, t.orders.c.organisation_id == organisation_id
-        )
+    async def get_for_update(self, order_id: str, organisation_id: int | None) -> Order | None:
+        """The whole aggregate, locked; `organisation_id=None` only for system work (expiry)."""
+        statement = select(t.orders).where(t.orders.c.id == order_id)
+        if organisation_id is not None:
+            statement = statement.where(t.orders.c.organisation_id == organisation_id)
         if self._lock_rows:
             statement = statement.with_for_update()
         row = (await self._connection.execute(statement)).mappings().first()
@@ -121,7 +129,14 @@ class SqlOrderRepository:
             .order_by(t.order_lines.c.position)
         )
         order.lines = [line_from_row(r) for r in lines.mappings()]
+        reservations = await self._connection.execute(
+            select(t.reservations).where(t.reservations.c.order_id == order_id)
+        )
+        by_line = {r.order_line_id: r for r in map(reservation_from_row, reservations.mappings())}
+        for line in order.lines:
+            line.reservation = by_line.get(line.id)
         self._loaded_line_ids[order.id] = {line.id for line in order.lines}
+        self._loaded_reservation_ids[order.id] = set(r.id for r in by_line.values())
         return order
 
     async def save(self, order: Order) -> None:
@@ -151,6 +166,41 @@ class SqlOrderRepository:
             else:
                 await self._connection.execute(insert(t.order_lines).values(row))
                 known.add(line.id)
+        held = self._loaded_reservation_ids.setdefault(order.id, set())
+        for reservation in order.reservations:
+            row = reservation_to_row(reservation)
+            if reservation.id in held:
+                await self._connection.execute(
+                    update(t.reservations).where(t.reservations.c.id == reservation.id).values(row)
+                )
+            else:
+                await self._connection.execute(insert(t.reservations).values(row))
+                held.add(reservation.id)
+        await self.seats.sync(order)
+
+    async def find_reservation_order(
+        self, reservation_id: str, organisation_id: int
+    ) -> tuple[str, str] | None:
+        """(order id, service journey id) of the caller's reservation."""
+        found = await self._connection.execute(
+            select(t.reservations.c.order_id, t.reservations.c.service_journey_id)
+            .join(t.orders, t.orders.c.id == t.reservations.c.order_id)
+            .where(
+                t.reservations.c.id == reservation_id,
+                t.orders.c.organisation_id == organisation_id,
+            )
+        )
+        row = found.first()
+        return (str(row[0]), str(row[1])) if row else None
+
+    async def expired_order_ids(self, now: datetime, limit: int) -> list[str]:
+        rows = await self._connection.execute(
+            select(t.orders.c.id)
+            .where(t.orders.c.status == "DRAFT", t.orders.c.expire_at <= now)
+            .order_by(t.orders.c.expire_at)
+            .limit(limit)
+        )
+        return [r[0] for r in rows]
 
     async def page(
         self, organisation_id: int, query: ListQuery, page: PageRequest

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -10,10 +11,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from sales_api.domain.catalogue import CATALOGUE_FORMAT, catalogue_from_document
 from sales_api.persistence import tables as t
+from sales_api.persistence.catalogue_store import SqlCatalogueStore
 from sales_api.persistence.database import WRITE_OPTION
-
-CATALOGUE_FORMAT = "sales-api-catalogue/1"
 
 
 def load_catalogue_file(path: Path | None = None) -> dict[str, Any]:
@@ -28,10 +29,16 @@ def load_catalogue_file(path: Path | None = None) -> dict[str, Any]:
     return data
 
 
-async def seed_catalogue(engine: AsyncEngine, data: dict[str, Any]) -> int:
-    """Insert what is missing; returns how many rows were added."""
+async def seed_catalogue(engine: AsyncEngine, data: dict[str, Any], *, replace: bool = True) -> int:
+    """Load the catalogue document (replacing the loaded one, or only when there is none
+    with `replace=False`) and add missing distribution channels; returns rows added."""
+    catalogue_from_document(data)  # refuse a bad file before anything is written
     added = 0
     async with engine.execution_options(**{WRITE_OPTION: True}).begin() as connection:
+        store = SqlCatalogueStore(connection)
+        if replace or await store.load() is None:
+            await store.replace(data, datetime.now(UTC))
+            added += 1
         for channel in data.get("distributionChannels", []):
             exists = await connection.execute(
                 select(t.distribution_channels.c.id).where(

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, ForeignKey, Index, String
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 from sales_api.persistence.types import UTCDateTime
@@ -41,6 +50,9 @@ class OrderRow(SQLModel, table=True):
     created_at: datetime = utc_column()
     last_confirmed_at: datetime | None = utc_column(nullable=True)
     expire_at: datetime | None = utc_column(nullable=True)
+    confirmed_state: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True)
+    )
 
 
 class OrderTravellerRow(SQLModel, table=True):
@@ -112,3 +124,106 @@ order_lines = OrderLineRow.__table__  # type: ignore[attr-defined]
 distribution_channels = DistributionChannelRow.__table__  # type: ignore[attr-defined]
 distribution_channel_organisations = DistributionChannelOrganisationRow.__table__  # type: ignore[attr-defined]
 metadata = SQLModel.metadata
+
+
+class CatalogueRow(SQLModel, table=True):
+    """The catalogue data file as loaded by `sales-api seed` (one row, replaced on re-seed)."""
+
+    __tablename__ = "catalogue"
+
+    id: int = Field(primary_key=True)
+    document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    loaded_at: datetime = utc_column()
+
+
+class ReservationRow(SQLModel, table=True):
+    __tablename__ = "reservations"
+
+    id: str = Field(primary_key=True, max_length=16)
+    order_id: str = Field(
+        sa_column=Column(
+            String(16), ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    order_line_id: str = Field(
+        sa_column=Column(
+            String(16),
+            ForeignKey("order_lines.id", ondelete="CASCADE"),
+            nullable=False,
+            unique=True,
+        )
+    )
+    status: str = Field(max_length=16)
+    service_journey_id: str = Field(max_length=100, index=True)
+    from_stop_id: str = Field(max_length=64)
+    from_stop_name: str = Field(max_length=200)
+    to_stop_id: str = Field(max_length=64)
+    to_stop_name: str = Field(max_length=200)
+    from_index: int
+    to_index: int
+    seats: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    expire_at: datetime | None = utc_column(nullable=True)
+    created_at: datetime = utc_column()
+
+
+class SeatHoldRow(SQLModel, table=True):
+    """One seat on one leg of a journey, held by one reservation. The unique key is what
+    makes selling a seat twice impossible, whatever the application does."""
+
+    __tablename__ = "seat_holds"
+    __table_args__ = (
+        UniqueConstraint(
+            "service_journey_id", "car_number", "seat_number", "leg", name="uq_seat_holds_seat_leg"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    reservation_id: str = Field(
+        sa_column=Column(
+            String(16),
+            ForeignKey("reservations.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        )
+    )
+    service_journey_id: str = Field(max_length=100)
+    car_number: int
+    seat_number: str = Field(max_length=8)
+    leg: int
+    expire_at: datetime | None = utc_column(nullable=True)
+
+
+class JourneyLockRow(SQLModel, table=True):
+    """A row per dated journey that writers lock (FOR UPDATE) before they read seats."""
+
+    __tablename__ = "journey_locks"
+
+    service_journey_id: str = Field(primary_key=True, max_length=100)
+
+
+class IdempotencyKeyRow(SQLModel, table=True):
+    __tablename__ = "idempotency_keys"
+
+    organisation_id: int = Field(primary_key=True)
+    key: str = Field(primary_key=True, max_length=200)
+    operation: str = Field(max_length=64)
+    request_hash: str = Field(max_length=64)
+    result: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = utc_column(index=True)
+
+
+class ServiceSecretRow(SQLModel, table=True):
+    """Secrets every process of a deployment must share (the offer signing key)."""
+
+    __tablename__ = "service_secrets"
+
+    name: str = Field(primary_key=True, max_length=64)
+    value: str = Field(max_length=200)
+
+
+catalogue = CatalogueRow.__table__  # type: ignore[attr-defined]
+reservations = ReservationRow.__table__  # type: ignore[attr-defined]
+seat_holds = SeatHoldRow.__table__  # type: ignore[attr-defined]
+journey_locks = JourneyLockRow.__table__  # type: ignore[attr-defined]
+idempotency_keys = IdempotencyKeyRow.__table__  # type: ignore[attr-defined]
+service_secrets = ServiceSecretRow.__table__  # type: ignore[attr-defined]

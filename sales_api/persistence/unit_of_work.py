@@ -9,7 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransactio
 
 from sales_api.persistence.channels_repository import SqlDistributionChannels
 from sales_api.persistence.database import WRITE_OPTION, is_sqlite
+from sales_api.persistence.idempotency import SqlIdempotencyKeys
 from sales_api.persistence.orders_repository import SqlOrderRepository
+from sales_api.persistence.reservations_queries import SqlReservationQueries
+from sales_api.persistence.seat_inventory import SqlSeatInventory
 
 
 class SqlUnitOfWork:
@@ -17,6 +20,9 @@ class SqlUnitOfWork:
 
     orders: SqlOrderRepository
     channels: SqlDistributionChannels
+    seats: SqlSeatInventory
+    idempotency: SqlIdempotencyKeys
+    reservations: SqlReservationQueries
 
     def __init__(self, engine: AsyncEngine, *, write: bool) -> None:
         self._engine = engine
@@ -34,6 +40,9 @@ class SqlUnitOfWork:
         lock_rows = self._write and not is_sqlite(str(self._engine.url))
         self.orders = SqlOrderRepository(self._connection, lock_rows=lock_rows)
         self.channels = SqlDistributionChannels(self._connection)
+        self.seats = self.orders.seats
+        self.idempotency = SqlIdempotencyKeys(self._connection)
+        self.reservations = SqlReservationQueries(self._connection)
         return self
 
     async def commit(self) -> None:

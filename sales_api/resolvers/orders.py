@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import strawberry
 from strawberry.types.nodes import Selection
 
-from sales_api.domain.orders import OrderSummary
+from sales_api.domain.orders import Order, OrderSummary
 from sales_api.domain.paging import PageRequest
+from sales_api.domain.services import lifecycle
 from sales_api.domain.services import orders as service
 from sales_api.resolvers.payloads import answer
 from sales_api.schema.context import Info
 from sales_api.schema.filters import OrderFilter, OrderSort, list_query
 from sales_api.schema.inputs import CreateOrderInput, UpdateOrderInput
+from sales_api.schema.sale_types import OrderRefInput
 from sales_api.schema.selection import asks_for, child
 from sales_api.schema.types import (
     OrderConnection,
@@ -39,11 +41,20 @@ async def order_types(
         await loaders.travellers_by_order_id.load_many(ids) if wants_travellers and ids else None
     )
     lines = await loaders.order_lines_by_order_id.load_many(ids) if wants_lines and ids else None
+    wants_reservations = asks_for(selections, "reservations") or asks_for(
+        child(selections, "orderLines"), "reservation"
+    )
+    reservations = (
+        await loaders.reservations_by_order_id.load_many(ids)
+        if wants_reservations and ids
+        else None
+    )
     return [
         order_type(
             order,
             travellers[index] if travellers is not None else [],
             lines[index] if lines is not None else [],
+            reservations[index] if reservations is not None else [],
         )
         for index, order in enumerate(orders)
     ]
@@ -115,3 +126,29 @@ async def update_order(info: Info, input: UpdateOrderInput) -> OrderPayload:
         return OrderPayload(order=order_aggregate_type(updated), errors=[])
 
     return await answer(work, lambda errors: OrderPayload(order=None, errors=errors))
+
+
+def _lifecycle(
+    change: Callable[[Info, lifecycle.OrderRef], Awaitable[Order]],
+) -> Callable[[Info, OrderRefInput], Awaitable[OrderPayload]]:
+    async def resolve(info: Info, input: OrderRefInput) -> OrderPayload:
+        async def work() -> OrderPayload:
+            ref = lifecycle.OrderRef(str(input.order_id), input.expected_version)
+            return OrderPayload(order=order_aggregate_type(await change(info, ref)), errors=[])
+
+        return await answer(work, lambda errors: OrderPayload(order=None, errors=errors))
+
+    return resolve
+
+
+cancel_order = _lifecycle(
+    lambda info, ref: lifecycle.cancel_order(info.context.uow_factory, info.context.caller, ref)
+)
+reset_order = _lifecycle(
+    lambda info, ref: lifecycle.reset_order(info.context.uow_factory, info.context.caller, ref)
+)
+confirm_order = _lifecycle(
+    lambda info, ref: lifecycle.confirm_order(
+        info.context.uow_factory, info.context.clock, info.context.caller, ref
+    )
+)

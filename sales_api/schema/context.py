@@ -10,8 +10,8 @@ from strawberry.types import Info as StrawberryInfo
 
 from sales_api.domain.caller import Caller
 from sales_api.domain.clock import Clock
-from sales_api.domain.orders import OrderLine, Traveller
-from sales_api.domain.ports import UnitOfWorkFactory
+from sales_api.domain.orders import OrderLine, Reservation, Traveller
+from sales_api.domain.ports import ReferenceData, UnitOfWorkFactory
 
 
 @dataclass(slots=True)
@@ -20,6 +20,7 @@ class Loaders:
 
     travellers_by_order_id: DataLoader[str, list[Traveller]]
     order_lines_by_order_id: DataLoader[str, list[OrderLine]]
+    reservations_by_order_id: DataLoader[str, list[Reservation]]
 
 
 @dataclass(slots=True)
@@ -28,6 +29,7 @@ class SalesContext:
     uow_factory: UnitOfWorkFactory
     clock: Clock
     loaders: Loaders
+    reference: ReferenceData
 
 
 Info = StrawberryInfo[SalesContext, Any]

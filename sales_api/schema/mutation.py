@@ -4,11 +4,29 @@ from __future__ import annotations
 
 import strawberry
 
-from sales_api.resolvers import orders
-from sales_api.schema.types import OrderPayload
+from sales_api.resolvers import orders, reservations
+from sales_api.schema.types import OrderPayload, ReservationPayload, ReserveOffersPayload
 
 
 @strawberry.type
 class Mutation:
     create_order: OrderPayload = strawberry.mutation(resolver=orders.create_order)
     update_order: OrderPayload = strawberry.mutation(resolver=orders.update_order)
+    cancel_order: OrderPayload = strawberry.mutation(
+        resolver=orders.cancel_order,
+        description="Cancels an unpaid order and releases its seats.",
+    )
+    reset_order: OrderPayload = strawberry.mutation(
+        resolver=orders.reset_order,
+        description=(
+            "Discards unconfirmed changes: back to the last confirmed version, "
+            "or cancelled if never confirmed."
+        ),
+    )
+    confirm_order: OrderPayload = strawberry.mutation(
+        resolver=orders.confirm_order,
+        description="Confirms an order whose balance is 0.00 (capture confirms automatically).",
+    )
+
+    reserve_offers: ReserveOffersPayload = strawberry.mutation(resolver=reservations.reserve_offers)
+    change_seats: ReservationPayload = strawberry.mutation(resolver=reservations.change_seats)

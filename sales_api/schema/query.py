@@ -4,11 +4,24 @@ from __future__ import annotations
 
 import strawberry
 
-from sales_api.resolvers import orders
-from sales_api.schema.types import OrderConnection, OrderType
+from sales_api.resolvers import catalogue, orders, reservations
+from sales_api.schema.sale_types import DepartureType, OfferType, SeatMapType
+from sales_api.schema.types import (
+    OrderConnection,
+    OrderType,
+    ReservationConnection,
+    StopPlaceType,
+)
 
 
 @strawberry.type
 class Query:
     order: OrderType | None = strawberry.field(resolver=orders.order)
     orders: OrderConnection = strawberry.field(resolver=orders.orders)
+
+    stop_places: list[StopPlaceType] = strawberry.field(resolver=catalogue.stop_places)
+    departures: list[DepartureType] = strawberry.field(resolver=catalogue.departures)
+    offers: list[OfferType] = strawberry.field(resolver=catalogue.offers)
+    seat_map: SeatMapType = strawberry.field(resolver=catalogue.seat_map)
+
+    reservations: ReservationConnection = strawberry.field(resolver=reservations.reservations)

@@ -19,6 +19,7 @@ OrderLineStatus = strawberry.enum(domain.OrderLineStatus, name="OrderLineStatus"
 UserType = strawberry.enum(domain.UserType, name="UserType")
 FareClass = strawberry.enum(domain.FareClass, name="FareClass")
 SortDirectionEnum = strawberry.enum(SortDirection, name="SortDirection")
+ReservationStatus = strawberry.enum(domain.ReservationStatus, name="ReservationStatus")
 
 
 @strawberry.type(name="SalesError")
@@ -80,6 +81,27 @@ class TravelSpecificationType:
     arrival_time: datetime
 
 
+@strawberry.type(name="SeatAssignment")
+class SeatAssignmentType:
+    car_number: int
+    seat_number: str
+    traveller_id: strawberry.ID | None
+
+
+@strawberry.type(name="Reservation")
+class ReservationType:
+    id: strawberry.ID
+    order_id: strawberry.ID
+    order_line_id: strawberry.ID
+    status: domain.ReservationStatus
+    service_journey_id: strawberry.ID
+    from_: StopPlaceType = strawberry.field(name="from")
+    to: StopPlaceType
+    seats: list[SeatAssignmentType]
+    expire_at: datetime | None
+    created_at: datetime
+
+
 @strawberry.type(name="OrderLine")
 class OrderLineType:
     id: strawberry.ID
@@ -89,6 +111,7 @@ class OrderLineType:
     travel_specification: TravelSpecificationType
     travellers: list[TravellerType]
     price: PriceWithTaxType
+    reservation: ReservationType | None
     created_at: datetime
 
 
@@ -108,6 +131,7 @@ class OrderType:
     contact_info: ContactInfoType | None
     travellers: list[TravellerType]
     order_lines: list[OrderLineType]
+    reservations: list[ReservationType]
     created_at: datetime
     last_confirmed_at: datetime | None
     expire_at: datetime | None = strawberry.field(
@@ -118,6 +142,15 @@ class OrderType:
 @strawberry.type(name="OrderConnection")
 class OrderConnection:
     items: list[OrderType]
+    page: int
+    per_page: int
+    total_items: int
+    total_pages: int
+
+
+@strawberry.type(name="ReservationConnection")
+class ReservationConnection:
+    items: list[ReservationType]
     page: int
     per_page: int
     total_items: int
@@ -152,8 +185,32 @@ def stop_place_type(stop: domain.StopPlaceRef) -> StopPlaceType:
     return StopPlaceType(id=strawberry.ID(stop.id), name=stop.name)
 
 
+def reservation_type(reservation: domain.Reservation) -> ReservationType:
+    return ReservationType(
+        id=strawberry.ID(reservation.id),
+        order_id=strawberry.ID(reservation.order_id),
+        order_line_id=strawberry.ID(reservation.order_line_id),
+        status=reservation.status,
+        service_journey_id=strawberry.ID(reservation.service_journey_id),
+        from_=stop_place_type(reservation.origin),
+        to=stop_place_type(reservation.destination),
+        seats=[
+            SeatAssignmentType(
+                car_number=s.car_number,
+                seat_number=s.seat_number,
+                traveller_id=strawberry.ID(s.traveller_id) if s.traveller_id else None,
+            )
+            for s in reservation.seats
+        ],
+        expire_at=reservation.expire_at,
+        created_at=reservation.created_at,
+    )
+
+
 def order_line_type(
-    line: domain.OrderLine, travellers_by_id: dict[str, domain.Traveller]
+    line: domain.OrderLine,
+    travellers_by_id: dict[str, domain.Traveller],
+    reservation: domain.Reservation | None = None,
 ) -> OrderLineType:
     travel = line.travel
     return OrderLineType(
@@ -180,6 +237,7 @@ def order_line_type(
             if tid in travellers_by_id
         ],
         price=price_type(line.price),
+        reservation=reservation_type(reservation) if reservation else None,
         created_at=line.created_at,
     )
 
@@ -188,9 +246,11 @@ def order_type(
     order: domain.OrderSummary,
     travellers: list[domain.Traveller],
     lines: list[domain.OrderLine],
+    reservations: list[domain.Reservation],
 ) -> OrderType:
     """The schema view of an order; nested lists come from the aggregate or the loaders."""
     by_id = {t.id: t for t in travellers}
+    by_line = {r.order_line_id: r for r in reservations}
     contact = order.contact_info
     return OrderType(
         id=strawberry.ID(order.id),
@@ -210,7 +270,8 @@ def order_type(
         if contact
         else None,
         travellers=[traveller_type(t) for t in travellers],
-        order_lines=[order_line_type(line, by_id) for line in lines],
+        order_lines=[order_line_type(line, by_id, by_line.get(line.id)) for line in lines],
+        reservations=[reservation_type(r) for r in reservations],
         created_at=order.created_at,
         last_confirmed_at=order.last_confirmed_at,
         expire_at=order.expire_at,
@@ -218,4 +279,18 @@ def order_type(
 
 
 def order_aggregate_type(order: domain.Order) -> OrderType:
-    return order_type(order.summary(), order.travellers, order.lines)
+    return order_type(order.summary(), order.travellers, order.lines, order.reservations)
+
+
+@strawberry.type(name="ReserveOffersPayload")
+class ReserveOffersPayload:
+    order: OrderType | None
+    order_lines: list[OrderLineType]
+    reservations: list[ReservationType]
+    errors: list[SalesErrorType]
+
+
+@strawberry.type(name="ReservationPayload")
+class ReservationPayload:
+    reservation: ReservationType | None
+    errors: list[SalesErrorType]

@@ -1,0 +1,45 @@
+"""Idempotency keys: the same key and input answer the first result; other input is refused."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from sales_api.domain.errors import ErrorCode, SalesError, ValidationFailed
+from sales_api.domain.ports import UnitOfWork
+
+MAX_KEY = 200
+
+
+def request_hash(operation: str, request: Any) -> str:
+    """A stable fingerprint of the request (dataclasses and the like, through repr)."""
+    canonical = json.dumps([operation, request], sort_keys=True, default=repr)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def claim(
+    uow: UnitOfWork,
+    organisation_id: int,
+    key: str,
+    operation: str,
+    fingerprint: str,
+    now: datetime,
+) -> dict[str, Any] | None:
+    """None when this request owns the key and must do the work; the first result when the
+    same request was made before; IDEMPOTENCY_KEY_REUSED when the key served other input."""
+    if not key or len(key) > MAX_KEY:
+        raise ValidationFailed(
+            f"idempotencyKey is 1 to {MAX_KEY} characters", ["input", "idempotencyKey"]
+        )
+    record = await uow.idempotency.claim(organisation_id, key, operation, fingerprint, now)
+    if record is None:
+        return None
+    if record.operation != operation or record.request_hash != fingerprint:
+        raise SalesError(
+            ErrorCode.IDEMPOTENCY_KEY_REUSED,
+            "This idempotencyKey was used for a different request",
+            ["input", "idempotencyKey"],
+        )
+    return record.result

@@ -1,0 +1,78 @@
+"""Resolvers of stopPlaces, departures, offers and seatMap."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import strawberry
+
+from sales_api.domain.orders import StopPlaceRef
+from sales_api.domain.services import catalogue as service
+from sales_api.schema.context import Info
+from sales_api.schema.sale_types import (
+    DepartureType,
+    OfferSearchInput,
+    OfferType,
+    SeatMapType,
+    departure_type,
+    offer_type,
+    seat_map_type,
+)
+from sales_api.schema.types import StopPlaceType, stop_place_type
+
+
+async def stop_places(info: Info) -> list[StopPlaceType]:
+    context = info.context
+    found = await service.stop_places(context.reference, context.caller)
+    return [stop_place_type(StopPlaceRef(s.id, s.name)) for s in found]
+
+
+async def departures(
+    info: Info, from_stop_place_id: strawberry.ID, to_stop_place_id: strawberry.ID, date: date
+) -> list[DepartureType]:
+    context = info.context
+    segments = await service.find_departures(
+        context.reference,
+        context.clock,
+        context.caller,
+        str(from_stop_place_id),
+        str(to_stop_place_id),
+        date,
+    )
+    return [departure_type(segment) for segment in segments]
+
+
+async def offers(info: Info, search: OfferSearchInput) -> list[OfferType]:
+    context = info.context
+    found = await service.search_offers(
+        context.uow_factory,
+        context.reference,
+        context.clock,
+        context.caller,
+        from_stop=str(search.from_stop_place_id),
+        to_stop=str(search.to_stop_place_id),
+        on=search.date,
+        travellers=[t.to_domain() for t in search.travellers],
+        service_journey_id=str(search.service_journey_id) if search.service_journey_id else None,
+    )
+    codec = await context.reference.offer_codec()
+    return [offer_type(priced, codec.encode(priced.offer)) for priced in found]
+
+
+async def seat_map(
+    info: Info,
+    service_journey_id: strawberry.ID,
+    from_stop_place_id: strawberry.ID,
+    to_stop_place_id: strawberry.ID,
+) -> SeatMapType:
+    context = info.context
+    segment, cars = await service.seat_map(
+        context.uow_factory,
+        context.reference,
+        context.clock,
+        context.caller,
+        str(service_journey_id),
+        str(from_stop_place_id),
+        str(to_stop_place_id),
+    )
+    return seat_map_type(segment, cars)

@@ -1,0 +1,236 @@
+"""Types for finding what to buy: departures, offers and seat maps; and their inputs."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import strawberry
+
+from sales_api.domain import catalogue as domain_catalogue
+from sales_api.domain.money import PriceWithTax
+from sales_api.domain.orders import FareClass, ReservationStatus, StopPlaceRef
+from sales_api.domain.seating import SeatRequest
+from sales_api.domain.services.catalogue import PricedOffer, SeatMapCar
+from sales_api.domain.services.reservations import OfferConfiguration
+from sales_api.schema.filters import DateTimeFilter, IdFilter
+from sales_api.schema.inputs import TravellerInput
+from sales_api.schema.types import (
+    FareProductType,
+    PriceWithTaxType,
+    StopPlaceType,
+    TravelSpecificationType,
+    price_type,
+    stop_place_type,
+)
+
+
+@strawberry.type(name="Departure")
+class DepartureType:
+    service_journey_id: strawberry.ID
+    line_name: str
+    from_: StopPlaceType = strawberry.field(name="from")
+    to: StopPlaceType
+    departure_time: datetime
+    arrival_time: datetime
+
+
+@strawberry.type(name="Offer")
+class OfferType:
+    id: strawberry.ID = strawberry.field(
+        description="Opaque, tamper-proof id; expires at expireAt."
+    )
+    product: FareProductType
+    travel_specification: TravelSpecificationType
+    traveller_ids: list[strawberry.ID] = strawberry.field(
+        description="Traveller ids from the search that this offer covers."
+    )
+    price: PriceWithTaxType = strawberry.field(
+        description="Price for all travellers covered, tax included."
+    )
+    reservation_required: bool
+    available_seats: int
+    expire_at: datetime
+
+
+@strawberry.type(name="SeatAvailability")
+class SeatAvailabilityType:
+    seat_number: str
+    available: bool
+    properties: list[str] = strawberry.field(description="e.g. WINDOW, AISLE, TABLE, QUIET")
+
+
+@strawberry.type(name="Car")
+class CarType:
+    number: int
+    fare_class: FareClass
+    seats: list[SeatAvailabilityType]
+
+
+@strawberry.type(name="SeatMap")
+class SeatMapType:
+    service_journey_id: strawberry.ID
+    from_: StopPlaceType = strawberry.field(name="from")
+    to: StopPlaceType
+    cars: list[CarType]
+
+
+@strawberry.input(name="OfferSearchInput")
+class OfferSearchInput:
+    from_stop_place_id: strawberry.ID
+    to_stop_place_id: strawberry.ID
+    date: date = strawberry.field(description="Departures on this date (Europe/Oslo).")
+    travellers: list[TravellerInput]
+    service_journey_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only this service journey, when given."
+    )
+
+
+@strawberry.input(name="SeatRequestInput")
+class SeatRequestInput:
+    car_number: int
+    seat_number: str
+    traveller_id: strawberry.ID | None = None
+
+    def to_domain(self) -> SeatRequest:
+        return SeatRequest(
+            self.car_number,
+            self.seat_number,
+            str(self.traveller_id) if self.traveller_id is not None else None,
+        )
+
+
+@strawberry.input(name="OfferConfigurationInput")
+class OfferConfigurationInput:
+    offer_id: strawberry.ID
+    selected_traveller_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Defaults to every traveller the offer covers."
+    )
+    seats: list[SeatRequestInput] | None = strawberry.field(
+        default=None, description="Specific seats; when absent, seats are allocated automatically."
+    )
+
+    def to_domain(self) -> OfferConfiguration:
+        return OfferConfiguration(
+            offer_id=str(self.offer_id),
+            selected_traveller_ids=tuple(str(t) for t in self.selected_traveller_ids)
+            if self.selected_traveller_ids is not None
+            else None,
+            seats=tuple(s.to_domain() for s in self.seats) if self.seats is not None else None,
+        )
+
+
+@strawberry.input(name="ReserveOffersInput")
+class ReserveOffersInput:
+    order_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Adds to this order; creates a new DRAFT order when absent."
+    )
+    expected_version: int | None = None
+    offer_configurations: list[OfferConfigurationInput]
+    idempotency_key: str | None = None
+
+
+@strawberry.input(name="ChangeSeatsInput")
+class ChangeSeatsInput:
+    reservation_id: strawberry.ID
+    seats: list[SeatRequestInput]
+
+
+@strawberry.input(name="OrderRefInput")
+class OrderRefInput:
+    order_id: strawberry.ID
+    expected_version: int | None = None
+
+
+@strawberry.input(name="ReservationStatusFilter")
+class ReservationStatusFilter:
+    eq: ReservationStatus | None = None
+    ne: ReservationStatus | None = None
+    in_: list[ReservationStatus] | None = strawberry.field(default=None, name="in")
+    nin: list[ReservationStatus] | None = None
+
+
+@strawberry.input(name="ReservationFilter")
+class ReservationFilter:
+    id: IdFilter | None = None
+    order_id: IdFilter | None = None
+    status: ReservationStatusFilter | None = None
+    service_journey_id: IdFilter | None = None
+    created_at: DateTimeFilter | None = None
+
+
+# ------------------------------------------------------------------ mapping from the domain
+
+
+def _stop(stop: domain_catalogue.StopPlace) -> StopPlaceType:
+    return stop_place_type(StopPlaceRef(stop.id, stop.name))
+
+
+def departure_type(segment: domain_catalogue.Segment) -> DepartureType:
+    return DepartureType(
+        service_journey_id=strawberry.ID(segment.journey.id),
+        line_name=segment.journey.line_name,
+        from_=_stop(segment.origin.stop_place),
+        to=_stop(segment.destination.stop_place),
+        departure_time=segment.departure_time,
+        arrival_time=segment.arrival_time,
+    )
+
+
+def offer_type(priced: PricedOffer, offer_id: str) -> OfferType:
+    offer = priced.offer
+    product = offer.product
+    segment = offer.segment
+    # VAT on the offer is the sum of the per-traveller VAT, as the order lines will carry it.
+    lines = [PriceWithTax.including_vat(t.price, offer.currency) for t in offer.travellers]
+    total = PriceWithTax(
+        amount=sum((p.amount for p in lines), Decimal("0.00")),
+        tax_amount=sum((p.tax_amount for p in lines), Decimal("0.00")),
+        tax_rate=lines[0].tax_rate,
+        currency=offer.currency,
+    )
+    return OfferType(
+        id=strawberry.ID(offer_id),
+        product=FareProductType(
+            id=strawberry.ID(product.id),
+            name=product.name,
+            fare_class=product.fare_class,
+            refundable=product.refundable,
+            changeable=product.changeable,
+        ),
+        travel_specification=TravelSpecificationType(
+            service_journey_id=strawberry.ID(segment.journey.id),
+            from_=_stop(segment.origin.stop_place),
+            to=_stop(segment.destination.stop_place),
+            departure_time=segment.departure_time,
+            arrival_time=segment.arrival_time,
+        ),
+        traveller_ids=[strawberry.ID(t.traveller.id) for t in offer.travellers],
+        price=price_type(total),
+        reservation_required=product.seat_reservation_required,
+        available_seats=priced.available_seats,
+        expire_at=offer.expire_at,
+    )
+
+
+def seat_map_type(segment: domain_catalogue.Segment, cars: list[SeatMapCar]) -> SeatMapType:
+    return SeatMapType(
+        service_journey_id=strawberry.ID(segment.journey.id),
+        from_=_stop(segment.origin.stop_place),
+        to=_stop(segment.destination.stop_place),
+        cars=[
+            CarType(
+                number=c.car.number,
+                fare_class=c.car.fare_class,
+                seats=[
+                    SeatAvailabilityType(
+                        seat_number=seat.number,
+                        available=seat.number not in c.taken,
+                        properties=list(seat.properties),
+                    )
+                    for seat in c.car.seats
+                ],
+            )
+            for c in cars
+        ],
+    )
