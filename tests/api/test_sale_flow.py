@@ -40,7 +40,8 @@ mutation($input: ReserveOffersInput!) {
                          reservation { id status seats { carNumber seatNumber travellerId } } }
             reservations { id } }
     orderLines { id }
-    reservations { id status serviceJourneyId from { id } to { id } seats { carNumber seatNumber } expireAt }
+    reservations { id status serviceJourneyId from { id } to { id }
+                   seats { carNumber seatNumber } expireAt }
     errors { code message path }
   }
 }
