@@ -1,12 +1,9 @@
-"""Reading reservations: pages of one organisation's reservations, and batches per order."""
+"""Reading reservations: pages of one organisation's reservations."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
-
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales_api.domain.orders import Reservation
 from sales_api.domain.paging import ListQuery, Page, PageRequest
@@ -50,18 +47,3 @@ class SqlReservationQueries:
             .offset(page.offset)
         )
         return Page([reservation_from_row(r) for r in rows.mappings()], page, total)
-
-
-async def reservations_by_order_ids(
-    engine: AsyncEngine, order_ids: Sequence[str]
-) -> list[list[Reservation]]:
-    grouped: dict[str, list[Reservation]] = defaultdict(list)
-    async with engine.connect() as connection:
-        rows = await connection.execute(
-            select(t.reservations)
-            .where(t.reservations.c.order_id.in_(list(order_ids)))
-            .order_by(t.reservations.c.created_at, t.reservations.c.id)
-        )
-        for row in rows.mappings():
-            grouped[row["order_id"]].append(reservation_from_row(row))
-    return [grouped.get(order_id, []) for order_id in order_ids]
