@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,7 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import create_async_engine
 from starlette.applications import Starlette
 
 from sales_api.app import create_app
@@ -35,24 +37,41 @@ SALES_TABLES = (
 )
 
 
-def _reset_postgres(url: str) -> None:
+def _own_postgres_database(url: str) -> tuple[str, str]:
+    """A fresh database for this test run beside the one named, so that test runs in
+    parallel (or a crashed one) never see each other's rows. Returns (its URL, its name)."""
+    base = make_url(url)
+    name = f"sales_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+
     async def run() -> None:
-        engine = create_engine(url)
-        async with engine.begin() as connection:
-            await connection.execute(text("DROP SCHEMA public CASCADE"))
-            await connection.execute(text("CREATE SCHEMA public"))
+        engine = create_async_engine(base, isolation_level="AUTOCOMMIT")
+        async with engine.connect() as connection:
+            await connection.execute(text(f'CREATE DATABASE "{name}"'))
+        await engine.dispose()
+
+    asyncio.run(run())
+    return base.set(database=name).render_as_string(hide_password=False), name
+
+
+def _drop_postgres_database(url: str, name: str) -> None:
+    async def run() -> None:
+        engine = create_async_engine(make_url(url), isolation_level="AUTOCOMMIT")
+        async with engine.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         await engine.dispose()
 
     asyncio.run(run())
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = os.environ.get("SALES_TEST_DATABASE_URL")
+    own: str | None = None
     if url is None:
         url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'sales-test.db'}"
     elif url.startswith("postgresql"):
-        _reset_postgres(url)
+        base = url
+        url, own = _own_postgres_database(base)
     upgrade(url)
 
     async def seed() -> None:
@@ -61,7 +80,9 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
         await engine.dispose()
 
     asyncio.run(seed())
-    return url
+    yield url
+    if own is not None:
+        _drop_postgres_database(base, own)
 
 
 @pytest.fixture(scope="session")
