@@ -225,7 +225,8 @@ def departures(
     found: list[Segment] = []
     # A run that started the evening before may still leave this stop on the date asked.
     for day in (on - timedelta(days=1), on):
-        if not catalogue.bookable(day, today):
+        # Last evening's run is still sold today at the stops it has yet to leave.
+        if not (catalogue.bookable(day, today) or (day < on and catalogue.bookable(on, today))):
             continue
         for journey in catalogue.journeys_on(day):
             segment = journey.segment(from_stop, to_stop)
@@ -257,7 +258,7 @@ def catalogue_from_document(document: dict[str, object]) -> Catalogue:
     """Parse a catalogue data file (format `sales-api-catalogue/1`, see docs/catalogue.md)."""
     try:
         return _parse(document)
-    except (KeyError, TypeError, ValueError, ArithmeticError) as error:
+    except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError) as error:
         raise ValueError(f"not a valid catalogue document: {error!r}") from error
 
 
@@ -288,8 +289,8 @@ def _parse(doc: dict[str, Any]) -> Catalogue:
         pattern = tuple(
             PatternStop(
                 stop_place_id=str(s["stopPlaceId"]),
-                arrival_minutes=s.get("arrival"),
-                departure_minutes=s.get("departure"),
+                arrival_minutes=_minutes(s.get("arrival")),
+                departure_minutes=_minutes(s.get("departure")),
                 km=int(s["km"]),
             )
             for s in line["stops"]
@@ -309,9 +310,15 @@ def _parse(doc: dict[str, Any]) -> Catalogue:
                     cars=cars,
                 )
             )
+    for product in products:
+        if product.base_price < 0 or product.price_per_km < 0:
+            raise ValueError(f"product {product.id!r} has a negative price")
     discounts = dict(DEFAULT_DISCOUNTS)
     for user_type, percent in doc.get("userTypeDiscountPercent", {}).items():
-        discounts[UserType(user_type)] = Decimal(str(percent))
+        discount = Decimal(str(percent))
+        if not 0 <= discount <= 100:
+            raise ValueError(f"the discount of {user_type} must be 0 to 100 %")
+        discounts[UserType(user_type)] = discount
     return Catalogue(
         stop_places=stops,
         products=products,
@@ -319,3 +326,12 @@ def _parse(doc: dict[str, Any]) -> Catalogue:
         days_ahead=int(doc.get("daysAhead", 7)),
         discounts=discounts,
     )
+
+
+def _minutes(value: object) -> int | None:
+    """Minutes after the first departure: a whole number, or absent."""
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f"minutes must be a whole number, not {value!r}")
+    return value

@@ -72,8 +72,10 @@ class OfferCodec:
     def decode(self, offer_id: str, catalogue: Catalogue, now: datetime, path: list[str]) -> Offer:
         body, _, signature = offer_id.partition(".")
         try:
+            # The signature's canonical text, not its decoded bytes: base64 decoding forgives
+            # changed padding bits and stray characters, so a changed id would still pass.
             valid = len(offer_id) <= MAX_OFFER_ID and hmac.compare_digest(
-                _unb64(signature), self._mac(body)
+                signature.encode(), _b64(self._mac(body)).encode()
             )
             payload: dict[str, Any] = json.loads(_unb64(body)) if valid else {}
         except (ValueError, binascii.Error):

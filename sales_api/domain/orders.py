@@ -180,9 +180,22 @@ class Order:
         """New lines (and travellers not yet on the order): a CONFIRMED order starts a new
         DRAFT version; the hold on the order's seats runs 20 minutes from now."""
         self.ensure_changeable()
-        known = {t.id for t in self.travellers}
-        merged = self.travellers + [t for t in travellers if t.id not in known]
-        self.travellers = validate_travellers(merged)
+        # A traveller may be on several lines (a return, a journey in two legs), always as
+        # the same user type: the type priced the line.
+        known = {t.id: t for t in self.travellers}
+        added: list[Traveller] = []
+        for traveller in travellers:
+            same = known.get(traveller.id)
+            if same is None:
+                known[traveller.id] = traveller
+                added.append(traveller)
+            elif same.user_type is not traveller.user_type:
+                raise ValidationFailed(
+                    f"Traveller {traveller.id} is {same.user_type.value} on this order, "
+                    f"not {traveller.user_type.value}",
+                    ["input", "offerConfigurations"],
+                )
+        self.travellers = validate_travellers(self.travellers + added)
         self.lines.extend(lines)
         self._mark_changed(now)
 
@@ -260,8 +273,11 @@ class Order:
         travellers: Sequence[Traveller] | None = None,
         external_reference: str | None = None,
     ) -> None:
-        """Apply an `updateOrder`. New travellers on a CONFIRMED order start a new DRAFT version."""
+        """Apply an `updateOrder`. New travellers on a CONFIRMED order start a new DRAFT version.
+        An expired DRAFT takes no changes: they would revive holds whose seats are free to
+        others (and may be sold) since the expiry."""
         self.ensure_changeable()
+        self.ensure_not_expired(now)
         if contact_info is not None:
             self.contact_info = contact_info.validated(["input", "contactInfo"])
         if external_reference is not None:

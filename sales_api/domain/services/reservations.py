@@ -105,17 +105,23 @@ async def reserve_offers(
         )
     catalogue = await reference.catalogue()
     codec = await reference.offer_codec()
-    plans: list[_Plan] = []
-    for index, conf in enumerate(command.configurations):
-        path = ["input", "offerConfigurations", str(index)]
-        offer = codec.decode(conf.offer_id, catalogue, now, [*path, "offerId"])
-        if offer.segment.departure_time <= now:
-            raise SalesError(ErrorCode.OFFER_EXPIRED, "The train has left", [*path, "offerId"])
-        plans.append(_plan(catalogue, offer, conf, path))
 
+    def decode_plans() -> list[_Plan]:
+        plans: list[_Plan] = []
+        for index, conf in enumerate(command.configurations):
+            path = ["input", "offerConfigurations", str(index)]
+            offer = codec.decode(conf.offer_id, catalogue, now, [*path, "offerId"])
+            if offer.segment.departure_time <= now:
+                raise SalesError(ErrorCode.OFFER_EXPIRED, "The train has left", [*path, "offerId"])
+            plans.append(_plan(catalogue, offer, conf, path))
+        return plans
+
+    key = command.idempotency_key
+    # Without a key, bad offers are refused before any transaction. With one, a retry of a
+    # request that succeeded answers its result even after its offers expired.
+    plans = decode_plans() if key is None else []
     async with uow_factory(write=True) as uow:
         await ensure_channel_allowed(uow, caller)
-        key = command.idempotency_key
         if key is not None:
             fingerprint = idempotency.request_hash("reserveOffers", command)
             first = await idempotency.claim(
@@ -123,6 +129,7 @@ async def reserve_offers(
             )
             if first is not None:
                 return await _replay(uow, caller, first)
+            plans = decode_plans()
         for journey_id in sorted({p.offer.segment.journey.id for p in plans}):
             await uow.seats.lock_journey(journey_id)
             await uow.seats.release_expired(journey_id, now)
