@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from sales_api.domain.caller import Caller
 from sales_api.domain.clock import Clock, SystemClock
+from sales_api.domain.payments import PaymentProvider, SimulatedPaymentProvider
 from sales_api.domain.services.lifecycle import expire_orders
 from sales_api.persistence.database import create_engine
 from sales_api.persistence.loaders import OrderBatchReads
@@ -56,10 +57,15 @@ async def sweep_expired_orders(
 
 
 def create_app(
-    settings: Settings, *, clock: Clock | None = None, key_source: KeySource | None = None
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    key_source: KeySource | None = None,
+    payment_provider: PaymentProvider | None = None,
 ) -> Starlette:
-    """The whole service. `clock` and `key_source` may be replaced (tests)."""
+    """The whole service. `clock`, `key_source` and `payment_provider` may be replaced."""
     clock = clock or SystemClock()
+    payment_provider = payment_provider or SimulatedPaymentProvider()
     engine = create_engine(settings.database_url)
     uow_factory = SqlUnitOfWorkFactory(engine)
     batch_reads = OrderBatchReads(engine)
@@ -93,6 +99,8 @@ def create_app(
             travellers_by_order_id=DataLoader(batch_reads.travellers_by_order_ids),
             order_lines_by_order_id=DataLoader(batch_reads.order_lines_by_order_ids),
             reservations_by_order_id=DataLoader(batch_reads.reservations_by_order_ids),
+            payments_by_order_id=DataLoader(batch_reads.payments_by_order_ids),
+            credits_by_payment_id=DataLoader(batch_reads.credits_by_payment_ids),
         )
         return SalesContext(
             caller=caller,
@@ -100,6 +108,7 @@ def create_app(
             clock=clock,
             loaders=loaders,
             reference=reference,
+            payment_provider=payment_provider,
         )
 
     schema = build_schema(

@@ -27,6 +27,9 @@ APP_CHANNEL = "ENT:DistributionChannel:App"
 WEB_CHANNEL = "ENT:DistributionChannel:Web"
 # Tables a test may fill; emptied before each test. The catalogue stays seeded.
 SALES_TABLES = (
+    "credits",
+    "transactions",
+    "payments",
     "seat_holds",
     "reservations",
     "journey_locks",

@@ -12,6 +12,7 @@ from sales_api.domain.catalogue import Catalogue
 from sales_api.domain.offers import OfferCodec
 from sales_api.domain.orders import Order, OrderSummary, Reservation
 from sales_api.domain.paging import ListQuery, Page, PageRequest
+from sales_api.domain.payments import Credit, Payment
 from sales_api.domain.seating import SeatKey
 
 
@@ -77,6 +78,10 @@ class SeatInventory(Protocol):
         self, journey_ids: Iterable[str], now: datetime
     ) -> dict[str, list[tuple[int, str, int]]]: ...
 
+    async def sync(self, order: Order) -> None:
+        """Make the holds match the order's reservations; SEAT_UNAVAILABLE if a seat it
+        holds was taken by another sale meanwhile."""
+
 
 class ReferenceData(Protocol):
     async def catalogue(self) -> Catalogue: ...
@@ -88,6 +93,30 @@ class ReservationQueries(Protocol):
     async def page(
         self, organisation_id: int, query: ListQuery, page: PageRequest
     ) -> Page[Reservation]: ...
+
+
+class PaymentRepository(Protocol):
+    async def order_of_payment(self, payment_id: str, organisation_id: int) -> str | None: ...
+
+    async def payment_of_transaction(
+        self, transaction_id: str, organisation_id: int
+    ) -> tuple[str, str] | None:
+        """(order id, payment id) of the caller's transaction."""
+
+    async def for_order(self, order_id: str) -> list[Payment]:
+        """Every payment of an order, with its transactions."""
+
+    async def save(self, payment: Payment) -> None: ...
+
+    async def get(self, payment_id: str, organisation_id: int) -> Payment | None: ...
+
+    async def page(
+        self, organisation_id: int, query: ListQuery, page: PageRequest
+    ) -> Page[Payment]: ...
+
+    async def credits_page(
+        self, organisation_id: int, query: ListQuery, page: PageRequest
+    ) -> Page[Credit]: ...
 
 
 class DistributionChannels(Protocol):
@@ -112,6 +141,9 @@ class UnitOfWork(Protocol):
 
     @property
     def reservations(self) -> ReservationQueries: ...
+
+    @property
+    def payments(self) -> PaymentRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -10,8 +10,14 @@ from sqlalchemy import Column, Table, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sales_api.domain.orders import OrderLine, Reservation, Traveller
+from sales_api.domain.payments import Credit, Payment
 from sales_api.persistence import tables as t
 from sales_api.persistence.mapping import line_from_row, reservation_from_row, traveller_from_row
+from sales_api.persistence.payments_repository import (
+    credit_from_row,
+    payment_from_row,
+    transaction_from_row,
+)
 
 T = TypeVar("T")
 
@@ -56,3 +62,33 @@ class OrderBatchReads:
         return await rows_by_order_ids(
             self._engine, table, order_ids, reservation_from_row, table.c.created_at, table.c.id
         )
+
+    async def payments_by_order_ids(self, order_ids: Sequence[str]) -> list[list[Payment]]:
+        """Payments with their transactions: two statements for any number of orders."""
+        table = t.payments
+        grouped = await rows_by_order_ids(
+            self._engine, table, order_ids, payment_from_row, table.c.created_at, table.c.id
+        )
+        by_id = {p.id: p for payments in grouped for p in payments}
+        if by_id:
+            async with self._engine.connect() as connection:
+                rows = await connection.execute(
+                    select(t.transactions)
+                    .where(t.transactions.c.payment_id.in_(list(by_id)))
+                    .order_by(t.transactions.c.created_at, t.transactions.c.id)
+                )
+                for row in rows.mappings():
+                    by_id[row["payment_id"]].transactions.append(transaction_from_row(row))
+        return grouped
+
+    async def credits_by_payment_ids(self, payment_ids: Sequence[str]) -> list[list[Credit]]:
+        grouped: dict[str, list[Credit]] = defaultdict(list)
+        async with self._engine.connect() as connection:
+            rows = await connection.execute(
+                select(t.credits)
+                .where(t.credits.c.payment_id.in_(list(payment_ids)))
+                .order_by(t.credits.c.created_at, t.credits.c.id)
+            )
+            for row in rows.mappings():
+                grouped[row["payment_id"]].append(credit_from_row(row))
+        return [grouped.get(payment_id, []) for payment_id in payment_ids]

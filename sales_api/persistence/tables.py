@@ -227,3 +227,73 @@ seat_holds = SeatHoldRow.__table__  # type: ignore[attr-defined]
 journey_locks = JourneyLockRow.__table__  # type: ignore[attr-defined]
 idempotency_keys = IdempotencyKeyRow.__table__  # type: ignore[attr-defined]
 service_secrets = ServiceSecretRow.__table__  # type: ignore[attr-defined]
+
+
+class PaymentRow(SQLModel, table=True):
+    __tablename__ = "payments"
+
+    id: str = Field(primary_key=True, max_length=16)
+    order_id: str = Field(
+        sa_column=Column(
+            String(16), ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    order_version: int
+    organisation_id: int = Field(index=True)
+    total_amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    currency: str = Field(max_length=3)
+    active: bool
+    created_at: datetime = utc_column()
+
+
+class TransactionRow(SQLModel, table=True):
+    __tablename__ = "transactions"
+
+    id: str = Field(primary_key=True, max_length=16)
+    payment_id: str = Field(
+        sa_column=Column(
+            String(16), ForeignKey("payments.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    payment_type: str = Field(max_length=16)
+    amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    credited_amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    currency: str = Field(max_length=3)
+    status: str = Field(max_length=16)
+    payment_token: str | None = Field(default=None, max_length=200)
+    masked_card_number: str | None = Field(default=None, max_length=32)
+    psp_reference: str | None = Field(default=None, max_length=100)
+    operation_log: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = utc_column()
+    captured_at: datetime | None = utc_column(nullable=True)
+
+
+class CreditRow(SQLModel, table=True):
+    __tablename__ = "credits"
+
+    id: str = Field(primary_key=True, max_length=16)
+    order_id: str = Field(
+        sa_column=Column(
+            String(16), ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    order_version: int
+    payment_id: str = Field(
+        sa_column=Column(
+            String(16), ForeignKey("payments.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    transaction_id: str = Field(
+        sa_column=Column(
+            String(16), ForeignKey("transactions.id", ondelete="CASCADE"), nullable=False
+        )
+    )
+    amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    currency: str = Field(max_length=3)
+    status: str = Field(max_length=16)
+    created_at: datetime = utc_column()
+
+
+payments = PaymentRow.__table__  # type: ignore[attr-defined]
+transactions = TransactionRow.__table__  # type: ignore[attr-defined]
+credits = CreditRow.__table__  # type: ignore[attr-defined]

@@ -11,6 +11,7 @@ from sales_api.persistence.channels_repository import SqlDistributionChannels
 from sales_api.persistence.database import WRITE_OPTION, is_sqlite
 from sales_api.persistence.idempotency import SqlIdempotencyKeys
 from sales_api.persistence.orders_repository import SqlOrderRepository
+from sales_api.persistence.payments_repository import SqlPaymentRepository
 from sales_api.persistence.reservations_queries import SqlReservationQueries
 from sales_api.persistence.seat_inventory import SqlSeatInventory
 
@@ -23,6 +24,7 @@ class SqlUnitOfWork:
     seats: SqlSeatInventory
     idempotency: SqlIdempotencyKeys
     reservations: SqlReservationQueries
+    payments: SqlPaymentRepository
 
     def __init__(self, engine: AsyncEngine, *, write: bool) -> None:
         self._engine = engine
@@ -43,6 +45,7 @@ class SqlUnitOfWork:
         self.seats = self.orders.seats
         self.idempotency = SqlIdempotencyKeys(self._connection)
         self.reservations = SqlReservationQueries(self._connection)
+        self.payments = SqlPaymentRepository(self._connection)
         return self
 
     async def commit(self) -> None:

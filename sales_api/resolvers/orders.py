@@ -49,12 +49,15 @@ async def order_types(
         if wants_reservations and ids
         else None
     )
+    wants_payments = asks_for(selections, "payments") or asks_for(selections, "paymentRefs")
+    payments = await loaders.payments_by_order_id.load_many(ids) if wants_payments and ids else None
     return [
         order_type(
             order,
             travellers[index] if travellers is not None else [],
             lines[index] if lines is not None else [],
             reservations[index] if reservations is not None else [],
+            payments[index] if payments is not None else [],
         )
         for index, order in enumerate(orders)
     ]

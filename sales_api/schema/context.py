@@ -11,6 +11,7 @@ from strawberry.types import Info as StrawberryInfo
 from sales_api.domain.caller import Caller
 from sales_api.domain.clock import Clock
 from sales_api.domain.orders import OrderLine, Reservation, Traveller
+from sales_api.domain.payments import Credit, Payment, PaymentProvider
 from sales_api.domain.ports import ReferenceData, UnitOfWorkFactory
 
 
@@ -21,6 +22,8 @@ class Loaders:
     travellers_by_order_id: DataLoader[str, list[Traveller]]
     order_lines_by_order_id: DataLoader[str, list[OrderLine]]
     reservations_by_order_id: DataLoader[str, list[Reservation]]
+    payments_by_order_id: DataLoader[str, list[Payment]]
+    credits_by_payment_id: DataLoader[str, list[Credit]]
 
 
 @dataclass(slots=True)
@@ -30,6 +33,7 @@ class SalesContext:
     clock: Clock
     loaders: Loaders
     reference: ReferenceData
+    payment_provider: PaymentProvider
 
 
 Info = StrawberryInfo[SalesContext, Any]

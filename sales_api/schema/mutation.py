@@ -5,7 +5,14 @@ from __future__ import annotations
 import strawberry
 
 from sales_api.resolvers import orders, reservations
-from sales_api.schema.types import OrderPayload, ReservationPayload, ReserveOffersPayload
+from sales_api.resolvers import payments as payment_resolvers
+from sales_api.schema.types import (
+    OrderPayload,
+    PaymentPayload,
+    ReservationPayload,
+    ReserveOffersPayload,
+    TransactionPayload,
+)
 
 
 @strawberry.type
@@ -30,3 +37,15 @@ class Mutation:
 
     reserve_offers: ReserveOffersPayload = strawberry.mutation(resolver=reservations.reserve_offers)
     change_seats: ReservationPayload = strawberry.mutation(resolver=reservations.change_seats)
+
+    create_payment: PaymentPayload = strawberry.mutation(resolver=payment_resolvers.create_payment)
+    update_payment: PaymentPayload = strawberry.mutation(resolver=payment_resolvers.update_payment)
+    create_transaction: TransactionPayload = strawberry.mutation(
+        resolver=payment_resolvers.create_transaction
+    )
+    capture_transaction: TransactionPayload = strawberry.mutation(
+        resolver=payment_resolvers.capture_transaction
+    )
+    cancel_transaction: TransactionPayload = strawberry.mutation(
+        resolver=payment_resolvers.cancel_transaction
+    )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import strawberry
 
 from sales_api.resolvers import catalogue, orders, reservations
+from sales_api.resolvers import payments as payment_resolvers
+from sales_api.schema.payment_types import CreditConnection, PaymentConnection, PaymentType_
 from sales_api.schema.sale_types import DepartureType, OfferType, SeatMapType
 from sales_api.schema.types import (
     OrderConnection,
@@ -25,3 +27,7 @@ class Query:
     seat_map: SeatMapType = strawberry.field(resolver=catalogue.seat_map)
 
     reservations: ReservationConnection = strawberry.field(resolver=reservations.reservations)
+
+    payment: PaymentType_ | None = strawberry.field(resolver=payment_resolvers.payment)
+    payments: PaymentConnection = strawberry.field(resolver=payment_resolvers.payments)
+    credits: CreditConnection = strawberry.field(resolver=payment_resolvers.credits)

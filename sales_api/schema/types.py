@@ -10,6 +10,14 @@ from sales_api.domain import orders as domain
 from sales_api.domain.errors import ErrorCode
 from sales_api.domain.money import PriceWithTax
 from sales_api.domain.paging import SortDirection
+from sales_api.domain.payments import Payment, payment_refs
+from sales_api.schema.payment_types import (
+    PaymentRefType,
+    PaymentType_,
+    TransactionType,
+    payment_ref_type,
+    payment_type,
+)
 from sales_api.schema.scalars import Amount
 
 # The domain's enums are the schema's enums (strawberry.enum registers the class itself).
@@ -132,6 +140,8 @@ class OrderType:
     travellers: list[TravellerType]
     order_lines: list[OrderLineType]
     reservations: list[ReservationType]
+    payment_refs: list[PaymentRefType]
+    payments: list[PaymentType_]
     created_at: datetime
     last_confirmed_at: datetime | None
     expire_at: datetime | None = strawberry.field(
@@ -247,6 +257,7 @@ def order_type(
     travellers: list[domain.Traveller],
     lines: list[domain.OrderLine],
     reservations: list[domain.Reservation],
+    payments: list[Payment] | None = None,
 ) -> OrderType:
     """The schema view of an order; nested lists come from the aggregate or the loaders."""
     by_id = {t.id: t for t in travellers}
@@ -272,14 +283,16 @@ def order_type(
         travellers=[traveller_type(t) for t in travellers],
         order_lines=[order_line_type(line, by_id, by_line.get(line.id)) for line in lines],
         reservations=[reservation_type(r) for r in reservations],
+        payment_refs=[payment_ref_type(ref) for ref in payment_refs(payments or [])],
+        payments=[payment_type(p) for p in payments or []],
         created_at=order.created_at,
         last_confirmed_at=order.last_confirmed_at,
         expire_at=order.expire_at,
     )
 
 
-def order_aggregate_type(order: domain.Order) -> OrderType:
-    return order_type(order.summary(), order.travellers, order.lines, order.reservations)
+def order_aggregate_type(order: domain.Order, payments: list[Payment] | None = None) -> OrderType:
+    return order_type(order.summary(), order.travellers, order.lines, order.reservations, payments)
 
 
 @strawberry.type(name="ReserveOffersPayload")
@@ -293,4 +306,18 @@ class ReserveOffersPayload:
 @strawberry.type(name="ReservationPayload")
 class ReservationPayload:
     reservation: ReservationType | None
+    errors: list[SalesErrorType]
+
+
+@strawberry.type(name="PaymentPayload")
+class PaymentPayload:
+    payment: PaymentType_ | None
+    errors: list[SalesErrorType]
+
+
+@strawberry.type(name="TransactionPayload")
+class TransactionPayload:
+    transaction: TransactionType | None
+    payment: PaymentType_ | None
+    order: OrderType | None
     errors: list[SalesErrorType]

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from sales_api.domain.caller import Caller, Permission
 from sales_api.domain.clock import Clock
 from sales_api.domain.errors import NotFound
-from sales_api.domain.orders import Order
-from sales_api.domain.ports import UnitOfWorkFactory
+from sales_api.domain.orders import Order, OrderStatus
+from sales_api.domain.ports import UnitOfWork, UnitOfWorkFactory
 from sales_api.domain.services.orders import ensure_channel_allowed
 
 log = logging.getLogger("sales_api.expiry")
@@ -35,10 +35,27 @@ async def _change(
         if order is None:
             raise NotFound("Order", ["input", "orderId"])
         order.check_version(ref.expected_version)
+        draft_version = order.version if order.status is OrderStatus.DRAFT else None
         change(order)
+        await deactivate_discarded_payments(uow, order, draft_version)
         await uow.orders.save(order)
         await uow.commit()
     return order
+
+
+async def deactivate_discarded_payments(
+    uow: UnitOfWork, order: Order, discarded_version: int | None
+) -> None:
+    """Payments opened for a DRAFT version that a reset, cancel or expiry discarded become
+    inactive (PAYMENT_INACTIVE) until reactivated for the order's current state."""
+    if discarded_version is None or (
+        order.status is not OrderStatus.CANCELLED and order.version == discarded_version
+    ):
+        return
+    for payment in await uow.payments.for_order(order.id):
+        if payment.order_version == discarded_version and payment.active:
+            payment.active = False
+            await uow.payments.save(payment)
 
 
 async def cancel_order(uow_factory: UnitOfWorkFactory, caller: Caller, ref: OrderRef) -> Order:
@@ -70,7 +87,9 @@ async def expire_orders(uow_factory: UnitOfWorkFactory, clock: Clock, limit: int
             order = await uow.orders.get_for_update(order_id, None)
             if order is None or not order.is_expired(clock.now()):
                 continue  # confirmed or changed since it was listed
+            discarded = order.version
             order.reset(expired=True)
+            await deactivate_discarded_payments(uow, order, discarded)
             await uow.orders.save(order)
             await uow.commit()
             done += 1

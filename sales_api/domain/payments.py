@@ -1,0 +1,229 @@
+"""Payments of an order version, their transactions and the payment-provider port."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Protocol
+
+from sales_api.domain.errors import ErrorCode, SalesError, ValidationFailed
+
+
+class PaymentType(StrEnum):
+    VISA = "VISA"
+    MASTERCARD = "MASTERCARD"
+    AMEX = "AMEX"
+    VIPPS = "VIPPS"
+    CASH = "CASH"
+    GIFTCARD = "GIFTCARD"
+
+
+class PaymentTypeGroup(StrEnum):
+    PAYMENTCARD = "PAYMENTCARD"
+    MOBILE = "MOBILE"
+    CASH = "CASH"
+    GIFTCARD = "GIFTCARD"
+
+
+GROUP_OF = {
+    PaymentType.VISA: PaymentTypeGroup.PAYMENTCARD,
+    PaymentType.MASTERCARD: PaymentTypeGroup.PAYMENTCARD,
+    PaymentType.AMEX: PaymentTypeGroup.PAYMENTCARD,
+    PaymentType.VIPPS: PaymentTypeGroup.MOBILE,
+    PaymentType.CASH: PaymentTypeGroup.CASH,
+    PaymentType.GIFTCARD: PaymentTypeGroup.GIFTCARD,
+}
+
+
+class TransactionStatus(StrEnum):
+    CREATED = "CREATED"
+    CAPTURED = "CAPTURED"
+    CANCELLED = "CANCELLED"
+    FAILED = "FAILED"
+    CREDITED = "CREDITED"
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionOperation:
+    operation: str  # CREATE, CAPTURE, CANCEL, CREDIT or FAIL
+    amount: Decimal
+    status: TransactionStatus
+    at: datetime
+
+
+@dataclass(slots=True)
+class Transaction:
+    id: str
+    payment_id: str
+    payment_type: PaymentType
+    amount: Decimal
+    currency: str
+    created_at: datetime
+    status: TransactionStatus = TransactionStatus.CREATED
+    payment_token: str | None = None
+    masked_card_number: str | None = None
+    psp_reference: str | None = None
+    captured_at: datetime | None = None
+    credited_amount: Decimal = Decimal("0.00")
+    operation_log: list[TransactionOperation] = field(default_factory=list)
+
+    @property
+    def payment_type_group(self) -> PaymentTypeGroup:
+        return GROUP_OF[self.payment_type]
+
+    def log(self, operation: str, amount: Decimal, at: datetime) -> None:
+        self.operation_log.append(TransactionOperation(operation, amount, self.status, at))
+
+    def ensure_status(self, *allowed: TransactionStatus) -> None:
+        if self.status not in allowed:
+            raise SalesError(
+                ErrorCode.INVALID_STATE,
+                f"Transaction {self.id} is {self.status.value}",
+                ["input", "transactionId"],
+            )
+
+
+@dataclass(slots=True)
+class Payment:
+    """Money asked for one order version; its transactions take it."""
+
+    id: str
+    order_id: str
+    order_version: int
+    organisation_id: int
+    total_amount: Decimal
+    currency: str
+    created_at: datetime
+    active: bool = True
+    transactions: list[Transaction] = field(default_factory=list)
+
+    @property
+    def captured_amount(self) -> Decimal:
+        return sum(
+            (t.amount for t in self.transactions if t.status in _TAKEN),
+            Decimal("0.00"),
+        )
+
+    @property
+    def unpaid_amount(self) -> Decimal:
+        """What its transactions may still take: the total less captured and pending."""
+        pending = sum(
+            (t.amount for t in self.transactions if t.status is TransactionStatus.CREATED),
+            Decimal("0.00"),
+        )
+        return self.total_amount - self.captured_amount - pending
+
+    def ensure_active(self) -> None:
+        if not self.active:
+            raise SalesError(
+                ErrorCode.PAYMENT_INACTIVE,
+                f"Payment {self.id} is inactive; reactivate it with updatePayment",
+                ["input", "paymentId"],
+            )
+
+    def change_amount(self, amount: Decimal) -> None:
+        if any(t.status in _TAKEN for t in self.transactions):
+            raise SalesError(
+                ErrorCode.INVALID_STATE,
+                f"Payment {self.id} has a captured transaction; its amount is fixed",
+                ["input", "totalAmount"],
+            )
+        if amount <= 0:
+            raise ValidationFailed("A payment's amount is above 0.00", ["input", "totalAmount"])
+        self.total_amount = amount
+
+
+_TAKEN = (TransactionStatus.CAPTURED, TransactionStatus.CREDITED)
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureApproved:
+    psp_reference: str
+    masked_card_number: str | None
+
+
+class PaymentDeclined(Exception):
+    """The provider said no (insufficient funds, a blocked card ...): nothing was charged."""
+
+
+class PaymentProviderUnavailable(Exception):
+    """The provider failed to answer: nothing was charged."""
+
+
+class PaymentProvider(Protocol):
+    async def capture(
+        self,
+        transaction_id: str,
+        payment_type: PaymentType,
+        token: str | None,
+        amount: Decimal,
+        currency: str,
+    ) -> CaptureApproved:
+        """Charge the amount, or raise PaymentDeclined / PaymentProviderUnavailable."""
+
+
+class SimulatedPaymentProvider:
+    """The embedded provider: `tok_declined` is declined, `tok_error` fails as an outage
+    would, anything else is approved. Card numbers never reach this service: the token
+    stands for the card, and the masked number is the provider's."""
+
+    async def capture(
+        self,
+        transaction_id: str,
+        payment_type: PaymentType,
+        token: str | None,
+        amount: Decimal,
+        currency: str,
+    ) -> CaptureApproved:
+        if token == "tok_declined":
+            raise PaymentDeclined("The card was declined")
+        if token == "tok_error":
+            raise PaymentProviderUnavailable("The payment provider did not answer")
+        masked = None
+        if GROUP_OF[payment_type] is PaymentTypeGroup.PAYMENTCARD:
+            masked = "************" + (token[-4:] if token and token[-4:].isdigit() else "4242")
+        return CaptureApproved(psp_reference=f"SIM-{transaction_id}", masked_card_number=masked)
+
+
+class CreditStatus(StrEnum):
+    CREATED = "CREATED"
+    CREDITED = "CREDITED"
+    FAILED = "FAILED"
+
+
+@dataclass(frozen=True, slots=True)
+class Credit:
+    """Money given back on a captured transaction (refunds)."""
+
+    id: str
+    order_id: str
+    order_version: int
+    payment_id: str
+    transaction_id: str
+    amount: Decimal
+    currency: str
+    status: CreditStatus
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRef:
+    """A capture as the order shows it."""
+
+    order_version: int
+    payment_id: str
+    transaction_id: str
+    amount: Decimal
+    currency: str
+    completed_at: datetime | None
+
+
+def payment_refs(payments: list[Payment]) -> list[PaymentRef]:
+    return [
+        PaymentRef(p.order_version, p.id, t.id, t.amount, t.currency, t.captured_at)
+        for p in payments
+        for t in p.transactions
+        if t.status in _TAKEN
+    ]

@@ -1,0 +1,286 @@
+"""Payments with their transactions; credits. Money as øre, times as aware UTC."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import exists, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sales_api.domain.money import from_minor_units, to_minor_units
+from sales_api.domain.paging import ListQuery, Page, PageRequest
+from sales_api.domain.payments import (
+    Credit,
+    CreditStatus,
+    Payment,
+    PaymentType,
+    Transaction,
+    TransactionOperation,
+    TransactionStatus,
+)
+from sales_api.persistence import tables as t
+from sales_api.persistence.filters import (
+    FilterableColumn,
+    comparison_clause,
+    money,
+    timestamp,
+    where_clause,
+)
+
+PAYMENT_FILTER_COLUMNS = {
+    "id": FilterableColumn(t.payments.c.id),
+    "order_id": FilterableColumn(t.payments.c.order_id),
+    "order_version": FilterableColumn(t.payments.c.order_version),
+    "total_amount": money(t.payments.c.total_amount),
+    "currency": FilterableColumn(t.payments.c.currency),
+    "created_at": timestamp(t.payments.c.created_at),
+}
+
+CREDIT_FILTER_COLUMNS = {
+    "id": FilterableColumn(t.credits.c.id),
+    "order_id": FilterableColumn(t.credits.c.order_id),
+    "payment_id": FilterableColumn(t.credits.c.payment_id),
+    "amount": money(t.credits.c.amount),
+    "created_at": timestamp(t.credits.c.created_at),
+}
+
+
+def _transaction_status_clause(comparison: Any) -> Any:
+    """Payments having at least one transaction whose status matches."""
+    return exists().where(
+        t.transactions.c.payment_id == t.payments.c.id,
+        comparison_clause(
+            FilterableColumn(t.transactions.c.status, lambda value: str(value)), comparison
+        ),
+    )
+
+
+def payment_from_row(row: Mapping[Any, Any]) -> Payment:
+    return Payment(
+        id=row["id"],
+        order_id=row["order_id"],
+        order_version=row["order_version"],
+        organisation_id=row["organisation_id"],
+        total_amount=from_minor_units(row["total_amount"]),
+        currency=row["currency"],
+        created_at=row["created_at"],
+        active=row["active"],
+    )
+
+
+def payment_to_row(payment: Payment) -> dict[str, Any]:
+    return {
+        "id": payment.id,
+        "order_id": payment.order_id,
+        "order_version": payment.order_version,
+        "organisation_id": payment.organisation_id,
+        "total_amount": to_minor_units(payment.total_amount),
+        "currency": payment.currency,
+        "active": payment.active,
+        "created_at": payment.created_at,
+    }
+
+
+def transaction_from_row(row: Mapping[Any, Any]) -> Transaction:
+    return Transaction(
+        id=row["id"],
+        payment_id=row["payment_id"],
+        payment_type=PaymentType(row["payment_type"]),
+        amount=from_minor_units(row["amount"]),
+        currency=row["currency"],
+        created_at=row["created_at"],
+        status=TransactionStatus(row["status"]),
+        payment_token=row["payment_token"],
+        masked_card_number=row["masked_card_number"],
+        psp_reference=row["psp_reference"],
+        captured_at=row["captured_at"],
+        credited_amount=from_minor_units(row["credited_amount"]),
+        operation_log=[
+            TransactionOperation(
+                entry["operation"],
+                Decimal(entry["amount"]),
+                TransactionStatus(entry["status"]),
+                datetime.fromisoformat(entry["at"]),
+            )
+            for entry in row["operation_log"]
+        ],
+    )
+
+
+def transaction_to_row(transaction: Transaction) -> dict[str, Any]:
+    return {
+        "id": transaction.id,
+        "payment_id": transaction.payment_id,
+        "payment_type": transaction.payment_type.value,
+        "amount": to_minor_units(transaction.amount),
+        "credited_amount": to_minor_units(transaction.credited_amount),
+        "currency": transaction.currency,
+        "status": transaction.status.value,
+        "payment_token": transaction.payment_token,
+        "masked_card_number": transaction.masked_card_number,
+        "psp_reference": transaction.psp_reference,
+        "operation_log": [
+            {
+                "operation": op.operation,
+                "amount": f"{op.amount:.2f}",
+                "status": op.status.value,
+                "at": op.at.isoformat(),
+            }
+            for op in transaction.operation_log
+        ],
+        "created_at": transaction.created_at,
+        "captured_at": transaction.captured_at,
+    }
+
+
+def credit_from_row(row: Mapping[Any, Any]) -> Credit:
+    return Credit(
+        id=row["id"],
+        order_id=row["order_id"],
+        order_version=row["order_version"],
+        payment_id=row["payment_id"],
+        transaction_id=row["transaction_id"],
+        amount=from_minor_units(row["amount"]),
+        currency=row["currency"],
+        status=CreditStatus(row["status"]),
+        created_at=row["created_at"],
+    )
+
+
+class SqlPaymentRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+        self._known_transactions: set[str] = set()
+        self._known_payments: set[str] = set()
+
+    async def order_of_payment(self, payment_id: str, organisation_id: int) -> str | None:
+        found = await self._connection.execute(
+            select(t.payments.c.order_id).where(
+                t.payments.c.id == payment_id, t.payments.c.organisation_id == organisation_id
+            )
+        )
+        return found.scalar_one_or_none()
+
+    async def payment_of_transaction(
+        self, transaction_id: str, organisation_id: int
+    ) -> tuple[str, str] | None:
+        """(order id, payment id) of the caller's transaction."""
+        found = await self._connection.execute(
+            select(t.payments.c.order_id, t.payments.c.id)
+            .join(t.transactions, t.transactions.c.payment_id == t.payments.c.id)
+            .where(
+                t.transactions.c.id == transaction_id,
+                t.payments.c.organisation_id == organisation_id,
+            )
+        )
+        row = found.first()
+        return (str(row[0]), str(row[1])) if row else None
+
+    async def for_order(self, order_id: str) -> list[Payment]:
+        """Every payment of the order with its transactions (the order is locked by now)."""
+        rows = await self._connection.execute(
+            select(t.payments)
+            .where(t.payments.c.order_id == order_id)
+            .order_by(t.payments.c.created_at, t.payments.c.id)
+        )
+        payments = [payment_from_row(r) for r in rows.mappings()]
+        by_id = {p.id: p for p in payments}
+        if payments:
+            transactions = await self._connection.execute(
+                select(t.transactions)
+                .where(t.transactions.c.payment_id.in_(list(by_id)))
+                .order_by(t.transactions.c.created_at, t.transactions.c.id)
+            )
+            for row in transactions.mappings():
+                by_id[row["payment_id"]].transactions.append(transaction_from_row(row))
+        self._known_payments.update(by_id)
+        self._known_transactions.update(tx.id for p in payments for tx in p.transactions)
+        return payments
+
+    async def save(self, payment: Payment) -> None:
+        """Insert or update the payment and its transactions."""
+        row = payment_to_row(payment)
+        if payment.id in self._known_payments:
+            await self._connection.execute(
+                update(t.payments).where(t.payments.c.id == payment.id).values(row)
+            )
+        else:
+            await self._connection.execute(insert(t.payments).values(row))
+            self._known_payments.add(payment.id)
+        for transaction in payment.transactions:
+            tx_row = transaction_to_row(transaction)
+            if transaction.id in self._known_transactions:
+                await self._connection.execute(
+                    update(t.transactions)
+                    .where(t.transactions.c.id == transaction.id)
+                    .values(tx_row)
+                )
+            else:
+                await self._connection.execute(insert(t.transactions).values(tx_row))
+                self._known_transactions.add(transaction.id)
+
+    async def get(self, payment_id: str, organisation_id: int) -> Payment | None:
+        row = (
+            (
+                await self._connection.execute(
+                    select(t.payments).where(
+                        t.payments.c.id == payment_id,
+                        t.payments.c.organisation_id == organisation_id,
+                    )
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return payment_from_row(row) if row else None
+
+    async def page(
+        self, organisation_id: int, query: ListQuery, page: PageRequest
+    ) -> Page[Payment]:
+        condition = (t.payments.c.organisation_id == organisation_id) & where_clause(
+            query.filters,
+            PAYMENT_FILTER_COLUMNS,
+            {"transaction_status": _transaction_status_clause},
+        )
+        total = (
+            await self._connection.execute(
+                select(func.count()).select_from(t.payments).where(condition)
+            )
+        ).scalar_one()
+        if total == 0 or page.offset >= total:
+            return Page([], page, total)
+        rows = await self._connection.execute(
+            select(t.payments)
+            .where(condition)
+            .order_by(t.payments.c.created_at.desc(), t.payments.c.id.desc())
+            .limit(page.per_page)
+            .offset(page.offset)
+        )
+        return Page([payment_from_row(r) for r in rows.mappings()], page, total)
+
+    async def credits_page(
+        self, organisation_id: int, query: ListQuery, page: PageRequest
+    ) -> Page[Credit]:
+        joined = t.credits.join(t.orders, t.orders.c.id == t.credits.c.order_id)
+        condition = (t.orders.c.organisation_id == organisation_id) & where_clause(
+            query.filters, CREDIT_FILTER_COLUMNS
+        )
+        total = (
+            await self._connection.execute(
+                select(func.count()).select_from(joined).where(condition)
+            )
+        ).scalar_one()
+        if total == 0 or page.offset >= total:
+            return Page([], page, total)
+        rows = await self._connection.execute(
+            select(t.credits)
+            .select_from(joined)
+            .where(condition)
+            .order_by(t.credits.c.created_at.desc(), t.credits.c.id.desc())
+            .limit(page.per_page)
+            .offset(page.offset)
+        )
+        return Page([credit_from_row(r) for r in rows.mappings()], page, total)
