@@ -107,13 +107,17 @@ class Payment:
         )
 
     @property
-    def unpaid_amount(self) -> Decimal:
-        """What its transactions may still take: the total less captured and pending."""
-        pending = sum(
+    def pending_amount(self) -> Decimal:
+        """What its CREATED transactions ask for and may still capture."""
+        return sum(
             (t.amount for t in self.transactions if t.status is TransactionStatus.CREATED),
             Decimal("0.00"),
         )
-        return self.total_amount - self.captured_amount - pending
+
+    @property
+    def unpaid_amount(self) -> Decimal:
+        """What its transactions may still take: the total less captured and pending."""
+        return self.total_amount - self.captured_amount - self.pending_amount
 
     def ensure_active(self) -> None:
         if not self.active:
@@ -132,6 +136,14 @@ class Payment:
             )
         if amount <= 0:
             raise ValidationFailed("A payment's amount is above 0.00", ["input", "totalAmount"])
+        if amount < self.pending_amount:
+            # Else its pending transactions could capture more than the payment asks.
+            raise SalesError(
+                ErrorCode.AMOUNT_MISMATCH,
+                f"Payment {self.id} has transactions of {self.pending_amount:.2f} pending; "
+                "cancel them first",
+                ["input", "totalAmount"],
+            )
         self.total_amount = amount
 
 
@@ -142,6 +154,15 @@ _TAKEN = (TransactionStatus.CAPTURED, TransactionStatus.CREDITED)
 class CaptureApproved:
     psp_reference: str
     masked_card_number: str | None
+
+
+def mask_card_number(shown: str | None) -> str | None:
+    """A card number as this service may show and keep it: the last four digits, never
+    more, whatever the provider sent (many show the first six as well)."""
+    if shown is None:
+        return None
+    last_four = "".join(c for c in shown if c.isdigit())[-4:]
+    return "************" + last_four if last_four else None
 
 
 class PaymentDeclined(Exception):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
 
 from sales_api.domain.catalogue import Catalogue
 from sales_api.domain.offers import OfferCodec
 from sales_api.domain.orders import Order, OrderSummary, Reservation
+from sales_api.domain.outbox import OutboxMessage
 from sales_api.domain.paging import ListQuery, Page, PageRequest
 from sales_api.domain.payments import Credit, Payment
 from sales_api.domain.seating import SeatKey
@@ -160,3 +161,23 @@ class UnitOfWork(Protocol):
 class UnitOfWorkFactory(Protocol):
     def __call__(self, *, write: bool = False) -> UnitOfWork:
         """A unit of work; `write=True` takes the write lock up front (SQLite IMMEDIATE)."""
+
+
+class OutboxStore(Protocol):
+    """Messages waiting for delivery. Claiming leases them to one worker at a time, so
+    several processes on one database never deliver a message twice."""
+
+    def add(self, message: OutboxMessage) -> None:
+        """Stage a message in the caller's transaction (written at commit)."""
+
+    async def claim_due(self, now: datetime, limit: int, lease: timedelta) -> list[OutboxMessage]:
+        """PENDING messages due by `now`, leased until now + lease (in their own transaction)."""
+
+    async def mark_sent(self, message_id: str, now: datetime) -> None: ...
+
+    async def mark_retry(self, message_id: str, error: str, next_attempt_at: datetime) -> None: ...
+
+    async def mark_failed(self, message_id: str, error: str) -> None: ...
+
+    async def backlog(self) -> int:
+        """How many messages are PENDING."""

@@ -186,9 +186,15 @@ class SqlPaymentRepository:
             .where(t.payments.c.order_id == order_id)
             .order_by(t.payments.c.created_at, t.payments.c.id)
         )
-        payments = [payment_from_row(r) for r in rows.mappings()]
+        payments = await self._with_transactions([payment_from_row(r) for r in rows.mappings()])
+        self._known_payments.update(p.id for p in payments)
+        self._known_transactions.update(tx.id for p in payments for tx in p.transactions)
+        return payments
+
+    async def _with_transactions(self, payments: list[Payment]) -> list[Payment]:
+        """The payments with their transactions: one statement for any number of them."""
         by_id = {p.id: p for p in payments}
-        if payments:
+        if by_id:
             transactions = await self._connection.execute(
                 select(t.transactions)
                 .where(t.transactions.c.payment_id.in_(list(by_id)))
@@ -196,8 +202,6 @@ class SqlPaymentRepository:
             )
             for row in transactions.mappings():
                 by_id[row["payment_id"]].transactions.append(transaction_from_row(row))
-        self._known_payments.update(by_id)
-        self._known_transactions.update(tx.id for p in payments for tx in p.transactions)
         return payments
 
     async def save(self, payment: Payment) -> None:
@@ -235,7 +239,9 @@ class SqlPaymentRepository:
             .mappings()
             .first()
         )
-        return payment_from_row(row) if row else None
+        if row is None:
+            return None
+        return (await self._with_transactions([payment_from_row(row)]))[0]
 
     async def page(
         self, organisation_id: int, query: ListQuery, page: PageRequest
@@ -259,7 +265,8 @@ class SqlPaymentRepository:
             .limit(page.per_page)
             .offset(page.offset)
         )
-        return Page([payment_from_row(r) for r in rows.mappings()], page, total)
+        items = await self._with_transactions([payment_from_row(r) for r in rows.mappings()])
+        return Page(items, page, total)
 
     async def credits_page(
         self, organisation_id: int, query: ListQuery, page: PageRequest

@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlmodel import Field, SQLModel
@@ -297,3 +298,112 @@ class CreditRow(SQLModel, table=True):
 payments = PaymentRow.__table__  # type: ignore[attr-defined]
 transactions = TransactionRow.__table__  # type: ignore[attr-defined]
 credits = CreditRow.__table__  # type: ignore[attr-defined]
+
+
+class TicketGroupRow(SQLModel, table=True):
+    __tablename__ = "ticket_distribution_groups"
+    __table_args__ = (
+        UniqueConstraint("order_line_id", "order_version", name="uq_ticket_groups_line_version"),
+    )
+
+    id: str = Field(primary_key=True, max_length=16)
+    order_id: str = Field(
+        sa_column=Column(
+            String(16), ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    order_line_id: str = Field(
+        sa_column=Column(
+            String(16), ForeignKey("order_lines.id", ondelete="CASCADE"), nullable=False
+        )
+    )
+    order_version: int
+
+
+class TicketRow(SQLModel, table=True):
+    __tablename__ = "ticket_distributions"
+
+    id: str = Field(primary_key=True, max_length=16)
+    group_id: str = Field(
+        sa_column=Column(
+            String(16),
+            ForeignKey("ticket_distribution_groups.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        )
+    )
+    order_id: str = Field(
+        sa_column=Column(
+            String(16), ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    order_line_id: str = Field(max_length=16, index=True)
+    traveller_id: str = Field(max_length=64)
+    status: str = Field(max_length=16)
+    distribution_method: str | None = Field(default=None, max_length=16)
+    ticket_token: str = Field(sa_column=Column(Text, nullable=False))
+    valid_from: datetime = utc_column()
+    valid_to: datetime = utc_column()
+    created_at: datetime = utc_column()
+    distributed_at: datetime | None = utc_column(nullable=True)
+
+
+class TicketKeyRow(SQLModel, table=True):
+    """Ticket signing keys; retired keys stay published so old tickets still verify."""
+
+    __tablename__ = "ticket_keys"
+
+    kid: str = Field(primary_key=True, max_length=100)
+    private_jwk: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = utc_column()
+    retired_at: datetime | None = utc_column(nullable=True)
+
+
+class ReceiptRow(SQLModel, table=True):
+    __tablename__ = "receipts"
+
+    id: str = Field(primary_key=True, max_length=16)
+    reference: str = Field(max_length=32, unique=True)
+    order_id: str = Field(
+        sa_column=Column(
+            String(16), ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    order_version: int
+    language: str = Field(max_length=3)
+    email: str | None = Field(default=None, max_length=200)
+    phone_number: str | None = Field(default=None, max_length=32)
+    status: str = Field(max_length=16)
+    lines: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    total_amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    total_tax_amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    currency: str = Field(max_length=3)
+    created_at: datetime = utc_column(index=True)
+    sent_at: datetime | None = utc_column(nullable=True)
+
+
+class OutboxRow(SQLModel, table=True):
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: str = Field(primary_key=True, max_length=16)
+    channel: str = Field(max_length=8)
+    recipient: str = Field(max_length=200)
+    subject: str = Field(max_length=300)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    attachments: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    receipt_id: str | None = Field(default=None, max_length=16, index=True)
+    status: str = Field(max_length=16)
+    attempts: int
+    next_attempt_at: datetime | None = utc_column(nullable=True)
+    lease_until: datetime | None = utc_column(nullable=True)
+    created_at: datetime = utc_column()
+    sent_at: datetime | None = utc_column(nullable=True)
+    last_error: str | None = Field(default=None, max_length=500)
+
+
+ticket_groups = TicketGroupRow.__table__  # type: ignore[attr-defined]
+tickets = TicketRow.__table__  # type: ignore[attr-defined]
+ticket_keys = TicketKeyRow.__table__  # type: ignore[attr-defined]
+receipts = ReceiptRow.__table__  # type: ignore[attr-defined]
+outbox = OutboxRow.__table__  # type: ignore[attr-defined]

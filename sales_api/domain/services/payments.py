@@ -22,6 +22,7 @@ from sales_api.domain.payments import (
     PaymentType,
     Transaction,
     TransactionStatus,
+    mask_card_number,
 )
 from sales_api.domain.ports import UnitOfWork, UnitOfWorkFactory
 from sales_api.domain.services import idempotency
@@ -317,7 +318,7 @@ async def capture_transaction(
         else:
             transaction.status = TransactionStatus.CAPTURED
             transaction.psp_reference = approved.psp_reference
-            transaction.masked_card_number = approved.masked_card_number
+            transaction.masked_card_number = mask_card_number(approved.masked_card_number)
             transaction.captured_at = now
             transaction.log("CAPTURE", transaction.amount, now)
             order.captured_amount += transaction.amount
@@ -349,11 +350,26 @@ async def cancel_transaction(
     async with uow_factory(write=True) as uow:
         await ensure_channel_allowed(uow, caller)
         order, payment, payments, transaction = await _locked_transaction(uow, caller, command)
+        if command.idempotency_key is not None:
+            first = await idempotency.claim(
+                uow,
+                caller.organisation_id,
+                command.idempotency_key,
+                "cancelTransaction",
+                idempotency.request_hash("cancelTransaction", command),
+                now,
+            )
+            if first is not None:
+                return _outcome_of(order, payment, payments, transaction.id)
         transaction.ensure_status(TransactionStatus.CREATED)
         transaction.status = TransactionStatus.CANCELLED
         transaction.payment_token = None
         transaction.log("CANCEL", transaction.amount, now)
         await uow.payments.save(payment)
+        if command.idempotency_key is not None:
+            await uow.idempotency.complete(
+                caller.organisation_id, command.idempotency_key, {"transactionId": transaction.id}
+            )
         await uow.commit()
     return MoneyOutcome(order, payment, transaction, payments=payments)
 
