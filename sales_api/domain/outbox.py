@@ -50,7 +50,7 @@ class OutboxMessage:
 
 def next_attempt(attempts: int, now: datetime) -> datetime:
     """Exponential back-off: 5 s, 10 s, 20 s ... at most 10 minutes apart."""
-    delay = min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), LONGEST_RETRY)
+    delay: timedelta = min(FIRST_RETRY * 2 ** max(attempts - 1, 0), LONGEST_RETRY)
     return now + delay
 
 
