@@ -12,13 +12,20 @@ from aiodataloader import DataLoader
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from sales_api.documents.ticket_pdf import PdfTicketRenderer
 from sales_api.domain.caller import Caller
 from sales_api.domain.clock import Clock, SystemClock
+from sales_api.domain.outbox import MessageSender
 from sales_api.domain.payments import PaymentProvider, SimulatedPaymentProvider
 from sales_api.domain.services.lifecycle import expire_orders
+from sales_api.domain.services.outbox import run_outbox_worker
+from sales_api.domain.services.tickets import ticket_pdf
+from sales_api.messaging.senders import DirectorySender, RoutingSender, SmtpSender
 from sales_api.persistence.database import create_engine
 from sales_api.persistence.loaders import OrderBatchReads
+from sales_api.persistence.outbox_repository import SqlOutbox
 from sales_api.persistence.reference_data import SqlReferenceData
+from sales_api.persistence.ticket_keys import SqlTicketKeys
 from sales_api.persistence.unit_of_work import SqlUnitOfWorkFactory
 from sales_api.schema.build import build_schema
 from sales_api.schema.context import Loaders, SalesContext
@@ -27,6 +34,8 @@ from sales_api.web.correlation import CorrelationMiddleware
 from sales_api.web.graphql_view import SalesGraphQLView
 from sales_api.web.issuer import DevIssuer, load_or_create_key
 from sales_api.web.oauth import jwks_endpoint, token_endpoint
+from sales_api.web.ticket_routes import ticket_keys_endpoint, ticket_pdf_endpoint
+from sales_api.web.ticket_signing import JoseTicketSigner
 from sales_api.web.tokens import HttpKeySource, KeySource, StaticKeySource, TokenVerifier
 
 GRAPHQL_PATH = "/sales/v1/graphql"
@@ -56,12 +65,20 @@ async def sweep_expired_orders(
             log.exception("expiry sweep failed; trying again next round")
 
 
+def default_sender(settings: Settings) -> MessageSender:
+    """SMTP when SALES_SMTP_URL is set; else files in the outbox folder a user can open."""
+    folder = DirectorySender(settings.outbox_dir)
+    email: MessageSender = SmtpSender(settings.smtp_url) if settings.smtp_url else folder
+    return RoutingSender(email=email, sms=folder)
+
+
 def create_app(
     settings: Settings,
     *,
     clock: Clock | None = None,
     key_source: KeySource | None = None,
     payment_provider: PaymentProvider | None = None,
+    message_sender: MessageSender | None = None,
 ) -> Starlette:
     """The whole service. `clock`, `key_source` and `payment_provider` may be replaced."""
     clock = clock or SystemClock()
@@ -70,6 +87,10 @@ def create_app(
     uow_factory = SqlUnitOfWorkFactory(engine)
     batch_reads = OrderBatchReads(engine)
     reference = SqlReferenceData(engine)
+    ticket_signer = JoseTicketSigner(SqlTicketKeys(engine), clock.now)
+    ticket_renderer = PdfTicketRenderer()
+    outbox = SqlOutbox.for_engine(engine)
+    sender = message_sender or default_sender(settings)
 
     routes: list[Any] = []
     issuer: DevIssuer | None = None
@@ -101,6 +122,8 @@ def create_app(
             reservations_by_order_id=DataLoader(batch_reads.reservations_by_order_ids),
             payments_by_order_id=DataLoader(batch_reads.payments_by_order_ids),
             credits_by_payment_id=DataLoader(batch_reads.credits_by_payment_ids),
+            ticket_groups_by_order_id=DataLoader(batch_reads.ticket_groups_by_order_ids),
+            receipts_by_order_id=DataLoader(batch_reads.receipts_by_order_ids),
         )
         return SalesContext(
             caller=caller,
@@ -109,6 +132,8 @@ def create_app(
             loaders=loaders,
             reference=reference,
             payment_provider=payment_provider,
+            ticket_signer=ticket_signer,
+            ticket_renderer=ticket_renderer,
         )
 
     schema = build_schema(
@@ -125,17 +150,35 @@ def create_app(
     )
     routes.append(Route(GRAPHQL_PATH, view, methods=["GET", "POST"]))
 
+    async def pdf_of(caller: Caller, ticket_id: str) -> bytes | None:
+        return await ticket_pdf(uow_factory, ticket_renderer, caller, ticket_id)
+
+    routes.append(
+        Route(
+            "/sales/v1/tickets/{ticket_id}.pdf",
+            ticket_pdf_endpoint(verifier.verify, pdf_of),
+            methods=["GET"],
+        )
+    )
+    routes.append(Route("/.well-known/ticket-keys.json", ticket_keys_endpoint(ticket_signer.jwks)))
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         sweeper = asyncio.create_task(
             sweep_expired_orders(uow_factory, clock, settings.expiry_sweep_seconds)
         )
+        stop_delivery = asyncio.Event()
+        # Pending messages (from before a restart too) are delivered from the start.
+        delivery = asyncio.create_task(run_outbox_worker(outbox, sender, clock, stop_delivery))
         try:
             yield
         finally:
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
+            stop_delivery.set()  # the worker finishes the message in hand, then stops
+            with contextlib.suppress(asyncio.CancelledError):
+                await delivery
             await engine.dispose()
 
     app = Starlette(routes=routes, lifespan=lifespan)
@@ -147,4 +190,7 @@ def create_app(
     app.state.schema = schema
     app.state.uow_factory = uow_factory
     app.state.reference = reference
+    app.state.ticket_signer = ticket_signer
+    app.state.outbox = outbox
+    app.state.sender = sender
     return app

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     builtin_issuer: bool = True
     token_lifetime_seconds: int = Field(default=3600, ge=60, le=86_400)
 
+    smtp_url: str | None = None
+    outbox_folder: Path | None = None
     seed_demo: bool = True
     expiry_sweep_seconds: float = Field(default=15, gt=0, le=3600)
     graphiql: bool | None = None
@@ -79,6 +81,11 @@ class Settings(BaseSettings):
     @property
     def introspection_enabled(self) -> bool:
         return self.introspection if self.introspection is not None else not self.production
+
+    @property
+    def outbox_dir(self) -> Path:
+        """Where the default sender writes messages: SALES_OUTBOX_FOLDER or <data dir>/outbox."""
+        return self.outbox_folder or self.data_dir / "outbox"
 
     @property
     def issuer_key_file(self) -> Path:

@@ -27,6 +27,10 @@ APP_CHANNEL = "ENT:DistributionChannel:App"
 WEB_CHANNEL = "ENT:DistributionChannel:Web"
 # Tables a test may fill; emptied before each test. The catalogue stays seeded.
 SALES_TABLES = (
+    "outbox",
+    "receipts",
+    "ticket_distributions",
+    "ticket_distribution_groups",
     "credits",
     "transactions",
     "payments",

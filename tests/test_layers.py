@@ -19,6 +19,15 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
         {"sqlalchemy", "sqlmodel", "alembic", "starlette"},
     ),
     "web": ({"domain", "web"}, {"sqlalchemy", "sqlmodel", "alembic"}),
+    # Adapters that turn domain documents into files and deliver messages.
+    "documents": (
+        {"domain", "documents"},
+        {"sqlalchemy", "sqlmodel", "alembic", "strawberry", "starlette"},
+    ),
+    "messaging": (
+        {"domain", "messaging"},
+        {"sqlalchemy", "sqlmodel", "alembic", "strawberry", "starlette"},
+    ),
 }
 
 

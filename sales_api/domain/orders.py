@@ -239,6 +239,21 @@ class Order:
         self.ensure_changeable()
         released = ReservationStatus.EXPIRED if expired else ReservationStatus.CANCELLED
         state = self.confirmed_state
+        kept = (
+            sum(
+                (line.price.amount for line in self.lines
+                 if state.line_statuses.get(line.id) in ACTIVE_LINE_STATUSES),
+                Decimal("0.00"),
+            )
+            if state is not None
+            else Decimal("0.00")
+        )  # fmt: skip
+        if kept - self.captured_amount + self.credited_amount < 0:
+            raise SalesError(
+                ErrorCode.INVALID_STATE,
+                f"Order {self.id} has payments for its unconfirmed changes; "
+                "pay the rest or refund them first",
+            )
         if state is None:
             self._discard_all(released)
             return

@@ -14,7 +14,9 @@ from sales_api.domain.orders import Order, OrderSummary, Reservation
 from sales_api.domain.outbox import OutboxMessage
 from sales_api.domain.paging import ListQuery, Page, PageRequest
 from sales_api.domain.payments import Credit, Payment
+from sales_api.domain.receipts import Receipt
 from sales_api.domain.seating import SeatKey
+from sales_api.domain.tickets import TicketDistribution, TicketDistributionGroup
 
 
 class OrderRepository(Protocol):
@@ -107,6 +109,8 @@ class PaymentRepository(Protocol):
     async def for_order(self, order_id: str) -> list[Payment]:
         """Every payment of an order, with its transactions."""
 
+    async def credits_for_order(self, order_id: str) -> list[Credit]: ...
+
     async def save(self, payment: Payment) -> None: ...
 
     async def get(self, payment_id: str, organisation_id: int) -> Payment | None: ...
@@ -118,6 +122,32 @@ class PaymentRepository(Protocol):
     async def credits_page(
         self, organisation_id: int, query: ListQuery, page: PageRequest
     ) -> Page[Credit]: ...
+
+
+class TicketRepository(Protocol):
+    async def groups_for_order(self, order_id: str) -> list[TicketDistributionGroup]: ...
+
+    async def add_group(self, group: TicketDistributionGroup) -> None: ...
+
+    async def save_ticket(self, ticket: TicketDistribution) -> None: ...
+
+    async def find_ticket(
+        self, ticket_id: str, organisation_id: int
+    ) -> TicketDistribution | None: ...
+
+    async def page(
+        self, organisation_id: int, query: ListQuery, page: PageRequest
+    ) -> Page[TicketDistribution]: ...
+
+
+class ReceiptRepository(Protocol):
+    async def add(self, receipt: Receipt) -> None: ...
+
+    async def get(self, receipt_id: str) -> Receipt | None: ...
+
+    async def page(
+        self, organisation_id: int, query: ListQuery, page: PageRequest
+    ) -> Page[Receipt]: ...
 
 
 class DistributionChannels(Protocol):
@@ -145,6 +175,15 @@ class UnitOfWork(Protocol):
 
     @property
     def payments(self) -> PaymentRepository: ...
+
+    @property
+    def tickets(self) -> TicketRepository: ...
+
+    @property
+    def receipts(self) -> ReceiptRepository: ...
+
+    @property
+    def outbox(self) -> OutboxStore: ...
 
     async def __aenter__(self) -> Self: ...
 

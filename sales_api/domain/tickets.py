@@ -81,6 +81,10 @@ class TicketDocument:
 class TicketSigner(Protocol):
     """Signs ticket claims as a compact JWS and checks tokens against the published keys."""
 
+    async def prepare(self) -> None:
+        """Load (or, the first time ever, make) the signing key. Call it before opening a
+        write transaction: making the key takes a write transaction of its own."""
+
     async def sign(self, claims: dict[str, Any]) -> str: ...
 
     async def verify(self, token: str) -> dict[str, Any] | None:

@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sales_api.domain.orders import OrderLine, Reservation, Traveller
 from sales_api.domain.payments import Credit, Payment
+from sales_api.domain.receipts import Receipt
+from sales_api.domain.tickets import TicketDistributionGroup
 from sales_api.persistence import tables as t
 from sales_api.persistence.mapping import line_from_row, reservation_from_row, traveller_from_row
 from sales_api.persistence.payments_repository import (
@@ -18,6 +20,7 @@ from sales_api.persistence.payments_repository import (
     payment_from_row,
     transaction_from_row,
 )
+from sales_api.persistence.tickets_repository import receipt_from_row, ticket_from_row
 
 T = TypeVar("T")
 
@@ -92,3 +95,36 @@ class OrderBatchReads:
             for row in rows.mappings():
                 grouped[row["payment_id"]].append(credit_from_row(row))
         return [grouped.get(payment_id, []) for payment_id in payment_ids]
+
+    async def ticket_groups_by_order_ids(
+        self, order_ids: Sequence[str]
+    ) -> list[list[TicketDistributionGroup]]:
+        """Groups with their tickets: two statements for any number of orders."""
+        table = t.ticket_groups
+        grouped = await rows_by_order_ids(
+            self._engine,
+            table,
+            order_ids,
+            lambda r: TicketDistributionGroup(
+                r["id"], r["order_id"], r["order_line_id"], r["order_version"]
+            ),
+            table.c.order_version,
+            table.c.id,
+        )
+        by_id = {g.id: g for groups in grouped for g in groups}
+        if by_id:
+            async with self._engine.connect() as connection:
+                rows = await connection.execute(
+                    select(t.tickets)
+                    .where(t.tickets.c.group_id.in_(list(by_id)))
+                    .order_by(t.tickets.c.created_at, t.tickets.c.id)
+                )
+                for row in rows.mappings():
+                    by_id[row["group_id"]].tickets.append(ticket_from_row(row))
+        return grouped
+
+    async def receipts_by_order_ids(self, order_ids: Sequence[str]) -> list[list[Receipt]]:
+        table = t.receipts
+        return await rows_by_order_ids(
+            self._engine, table, order_ids, receipt_from_row, table.c.created_at, table.c.id
+        )

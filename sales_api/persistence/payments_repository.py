@@ -204,6 +204,14 @@ class SqlPaymentRepository:
                 by_id[row["payment_id"]].transactions.append(transaction_from_row(row))
         return payments
 
+    async def credits_for_order(self, order_id: str) -> list[Credit]:
+        rows = await self._connection.execute(
+            select(t.credits)
+            .where(t.credits.c.order_id == order_id)
+            .order_by(t.credits.c.created_at, t.credits.c.id)
+        )
+        return [credit_from_row(r) for r in rows.mappings()]
+
     async def save(self, payment: Payment) -> None:
         """Insert or update the payment and its transactions."""
         row = payment_to_row(payment)

@@ -11,9 +11,11 @@ from sales_api.persistence.channels_repository import SqlDistributionChannels
 from sales_api.persistence.database import WRITE_OPTION, is_sqlite
 from sales_api.persistence.idempotency import SqlIdempotencyKeys
 from sales_api.persistence.orders_repository import SqlOrderRepository
+from sales_api.persistence.outbox_repository import SqlOutbox
 from sales_api.persistence.payments_repository import SqlPaymentRepository
 from sales_api.persistence.reservations_queries import SqlReservationQueries
 from sales_api.persistence.seat_inventory import SqlSeatInventory
+from sales_api.persistence.tickets_repository import SqlReceiptRepository, SqlTicketRepository
 
 
 class SqlUnitOfWork:
@@ -25,6 +27,9 @@ class SqlUnitOfWork:
     idempotency: SqlIdempotencyKeys
     reservations: SqlReservationQueries
     payments: SqlPaymentRepository
+    tickets: SqlTicketRepository
+    receipts: SqlReceiptRepository
+    outbox: SqlOutbox
 
     def __init__(self, engine: AsyncEngine, *, write: bool) -> None:
         self._engine = engine
@@ -46,11 +51,15 @@ class SqlUnitOfWork:
         self.idempotency = SqlIdempotencyKeys(self._connection)
         self.reservations = SqlReservationQueries(self._connection)
         self.payments = SqlPaymentRepository(self._connection)
+        self.tickets = SqlTicketRepository(self._connection)
+        self.receipts = SqlReceiptRepository(self._connection)
+        self.outbox = SqlOutbox(connection=self._connection)
         return self
 
     async def commit(self) -> None:
         assert self._transaction is not None
         await self.orders.flush()
+        await self.outbox.flush()
         await self._transaction.commit()
 
     async def __aexit__(

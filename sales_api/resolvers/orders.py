@@ -51,6 +51,14 @@ async def order_types(
     )
     wants_payments = asks_for(selections, "payments") or asks_for(selections, "paymentRefs")
     payments = await loaders.payments_by_order_id.load_many(ids) if wants_payments and ids else None
+    wants_groups = asks_for(selections, "ticketDistributionGroups") or asks_for(
+        child(selections, "orderLines"), "ticketDistributions"
+    )
+    groups = (
+        await loaders.ticket_groups_by_order_id.load_many(ids) if wants_groups and ids else None
+    )
+    wants_receipts = asks_for(selections, "receipts")
+    receipts = await loaders.receipts_by_order_id.load_many(ids) if wants_receipts and ids else None
     return [
         order_type(
             order,
@@ -58,6 +66,8 @@ async def order_types(
             lines[index] if lines is not None else [],
             reservations[index] if reservations is not None else [],
             payments[index] if payments is not None else [],
+            groups[index] if groups is not None else [],
+            receipts[index] if receipts is not None else [],
         )
         for index, order in enumerate(orders)
     ]

@@ -13,6 +13,8 @@ from sales_api.domain.clock import Clock
 from sales_api.domain.orders import OrderLine, Reservation, Traveller
 from sales_api.domain.payments import Credit, Payment, PaymentProvider
 from sales_api.domain.ports import ReferenceData, UnitOfWorkFactory
+from sales_api.domain.receipts import Receipt
+from sales_api.domain.tickets import TicketDistributionGroup, TicketRenderer, TicketSigner
 
 
 @dataclass(slots=True)
@@ -24,6 +26,8 @@ class Loaders:
     reservations_by_order_id: DataLoader[str, list[Reservation]]
     payments_by_order_id: DataLoader[str, list[Payment]]
     credits_by_payment_id: DataLoader[str, list[Credit]]
+    ticket_groups_by_order_id: DataLoader[str, list[TicketDistributionGroup]]
+    receipts_by_order_id: DataLoader[str, list[Receipt]]
 
 
 @dataclass(slots=True)
@@ -34,6 +38,8 @@ class SalesContext:
     loaders: Loaders
     reference: ReferenceData
     payment_provider: PaymentProvider
+    ticket_signer: TicketSigner
+    ticket_renderer: TicketRenderer
 
 
 Info = StrawberryInfo[SalesContext, Any]

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import strawberry
 
-from sales_api.resolvers import orders, reservations
+from sales_api.resolvers import orders, reservations, tickets
 from sales_api.resolvers import payments as payment_resolvers
 from sales_api.schema.types import (
     OrderPayload,
     PaymentPayload,
+    ReceiptPayload,
     ReservationPayload,
     ReserveOffersPayload,
+    TicketDistributionsPayload,
     TransactionPayload,
 )
 
@@ -49,3 +51,11 @@ class Mutation:
     cancel_transaction: TransactionPayload = strawberry.mutation(
         resolver=payment_resolvers.cancel_transaction
     )
+
+    generate_tickets: TicketDistributionsPayload = strawberry.mutation(
+        resolver=tickets.generate_tickets
+    )
+    distribute_tickets: TicketDistributionsPayload = strawberry.mutation(
+        resolver=tickets.distribute_tickets
+    )
+    send_receipt: ReceiptPayload = strawberry.mutation(resolver=tickets.send_receipt)

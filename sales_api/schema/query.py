@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import strawberry
 
-from sales_api.resolvers import catalogue, orders, reservations
+from sales_api.resolvers import catalogue, orders, reservations, tickets
 from sales_api.resolvers import payments as payment_resolvers
 from sales_api.schema.payment_types import CreditConnection, PaymentConnection, PaymentType_
 from sales_api.schema.sale_types import DepartureType, OfferType, SeatMapType
+from sales_api.schema.ticket_types import (
+    ReceiptConnection,
+    TicketDistributionConnection,
+    TicketVerificationType,
+)
 from sales_api.schema.types import (
     OrderConnection,
     OrderType,
@@ -31,3 +36,9 @@ class Query:
     payment: PaymentType_ | None = strawberry.field(resolver=payment_resolvers.payment)
     payments: PaymentConnection = strawberry.field(resolver=payment_resolvers.payments)
     credits: CreditConnection = strawberry.field(resolver=payment_resolvers.credits)
+
+    ticket_distributions: TicketDistributionConnection = strawberry.field(
+        resolver=tickets.ticket_distributions
+    )
+    verify_ticket: TicketVerificationType = strawberry.field(resolver=tickets.verify_ticket)
+    receipts: ReceiptConnection = strawberry.field(resolver=tickets.receipts)

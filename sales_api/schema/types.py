@@ -11,6 +11,8 @@ from sales_api.domain.errors import ErrorCode
 from sales_api.domain.money import PriceWithTax
 from sales_api.domain.paging import SortDirection
 from sales_api.domain.payments import Payment, payment_refs
+from sales_api.domain.receipts import Receipt
+from sales_api.domain.tickets import TicketDistribution, TicketDistributionGroup
 from sales_api.schema.payment_types import (
     PaymentRefType,
     PaymentType_,
@@ -19,6 +21,14 @@ from sales_api.schema.payment_types import (
     payment_type,
 )
 from sales_api.schema.scalars import Amount
+from sales_api.schema.ticket_types import (
+    ReceiptType,
+    TicketDistributionGroupType,
+    TicketDistributionType,
+    group_type,
+    receipt_type,
+    ticket_type,
+)
 
 # The domain's enums are the schema's enums (strawberry.enum registers the class itself).
 SalesErrorCode = strawberry.enum(ErrorCode, name="SalesErrorCode")
@@ -120,6 +130,7 @@ class OrderLineType:
     travellers: list[TravellerType]
     price: PriceWithTaxType
     reservation: ReservationType | None
+    ticket_distributions: list[TicketDistributionType]
     created_at: datetime
 
 
@@ -142,6 +153,8 @@ class OrderType:
     reservations: list[ReservationType]
     payment_refs: list[PaymentRefType]
     payments: list[PaymentType_]
+    ticket_distribution_groups: list[TicketDistributionGroupType]
+    receipts: list[ReceiptType]
     created_at: datetime
     last_confirmed_at: datetime | None
     expire_at: datetime | None = strawberry.field(
@@ -221,6 +234,7 @@ def order_line_type(
     line: domain.OrderLine,
     travellers_by_id: dict[str, domain.Traveller],
     reservation: domain.Reservation | None = None,
+    tickets: list[TicketDistribution] | None = None,
 ) -> OrderLineType:
     travel = line.travel
     return OrderLineType(
@@ -248,6 +262,7 @@ def order_line_type(
         ],
         price=price_type(line.price),
         reservation=reservation_type(reservation) if reservation else None,
+        ticket_distributions=[ticket_type(t) for t in tickets or []],
         created_at=line.created_at,
     )
 
@@ -258,10 +273,15 @@ def order_type(
     lines: list[domain.OrderLine],
     reservations: list[domain.Reservation],
     payments: list[Payment] | None = None,
+    groups: list[TicketDistributionGroup] | None = None,
+    receipts: list[Receipt] | None = None,
 ) -> OrderType:
     """The schema view of an order; nested lists come from the aggregate or the loaders."""
     by_id = {t.id: t for t in travellers}
     by_line = {r.order_line_id: r for r in reservations}
+    tickets_by_line: dict[str, list[TicketDistribution]] = {}
+    for group in groups or []:
+        tickets_by_line.setdefault(group.order_line_id, []).extend(group.tickets)
     contact = order.contact_info
     return OrderType(
         id=strawberry.ID(order.id),
@@ -281,10 +301,15 @@ def order_type(
         if contact
         else None,
         travellers=[traveller_type(t) for t in travellers],
-        order_lines=[order_line_type(line, by_id, by_line.get(line.id)) for line in lines],
+        order_lines=[
+            order_line_type(line, by_id, by_line.get(line.id), tickets_by_line.get(line.id))
+            for line in lines
+        ],
         reservations=[reservation_type(r) for r in reservations],
         payment_refs=[payment_ref_type(ref) for ref in payment_refs(payments or [])],
         payments=[payment_type(p) for p in payments or []],
+        ticket_distribution_groups=[group_type(g) for g in groups or []],
+        receipts=[receipt_type(r) for r in receipts or []],
         created_at=order.created_at,
         last_confirmed_at=order.last_confirmed_at,
         expire_at=order.expire_at,
@@ -320,4 +345,16 @@ class TransactionPayload:
     transaction: TransactionType | None
     payment: PaymentType_ | None
     order: OrderType | None
+    errors: list[SalesErrorType]
+
+
+@strawberry.type(name="TicketDistributionsPayload")
+class TicketDistributionsPayload:
+    ticket_distribution_groups: list[TicketDistributionGroupType]
+    errors: list[SalesErrorType]
+
+
+@strawberry.type(name="ReceiptPayload")
+class ReceiptPayload:
+    receipt: ReceiptType | None
     errors: list[SalesErrorType]

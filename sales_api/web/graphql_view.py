@@ -31,6 +31,19 @@ def graphql_error_body(message: str, code: str, correlation_id: str) -> bytes:
     )
 
 
+async def verify_bearer(scope: Scope, verify_token: VerifyToken) -> VerifiedToken:
+    """The verified identity of `Authorization: Bearer <token>` (never a URL parameter)."""
+    authorization = next(
+        (value for name, value in scope["headers"] if name == b"authorization"), None
+    )
+    if authorization is None:
+        raise InvalidToken("an Authorization: Bearer token is required")
+    scheme, _, token = authorization.decode("latin-1").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise InvalidToken("the Authorization header must be 'Bearer <token>'")
+    return await verify_token(token.strip())
+
+
 def _header(request: Request, name: str) -> str | None:
     value = request.headers.get(name)
     if value is None:
@@ -103,15 +116,7 @@ class SalesGraphQLView(GraphQL[Any, None]):
         await super().__call__(scope, receive, send)
 
     async def _verify(self, scope: Scope) -> VerifiedToken:
-        authorization = next(
-            (value for name, value in scope["headers"] if name == b"authorization"), None
-        )
-        if authorization is None:
-            raise InvalidToken("an Authorization: Bearer token is required")
-        scheme, _, token = authorization.decode("latin-1").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise InvalidToken("the Authorization header must be 'Bearer <token>'")
-        return await self._verify_token(token.strip())
+        return await verify_bearer(scope, self._verify_token)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Any:
         assert isinstance(request, Request)

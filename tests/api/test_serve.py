@@ -82,8 +82,10 @@ def test_serve_answers_graphiql_and_a_token_from_the_cli_works(
     }
     created = httpx.post(
         f"{base}/sales/v1/graphql",
-        json={"query": 'mutation { createOrder(input: {externalReference: "smoke"}) '
-              "{ order { id } errors { code } } }"},
+        json={
+            "query": 'mutation { createOrder(input: {externalReference: "smoke"}) '
+            "{ order { id } errors { code } } }"
+        },
         headers=headers,
         timeout=10,
     ).json()
@@ -91,8 +93,10 @@ def test_serve_answers_graphiql_and_a_token_from_the_cli_works(
     order_id = created["data"]["createOrder"]["order"]["id"]
     found = httpx.post(
         f"{base}/sales/v1/graphql",
-        json={"query": "query($id: ID!) { order(id: $id) { externalReference } }",
-              "variables": {"id": order_id}},
+        json={
+            "query": "query($id: ID!) { order(id: $id) { externalReference } }",
+            "variables": {"id": order_id},
+        },
         headers=headers,
         timeout=10,
     ).json()
@@ -104,8 +108,12 @@ def test_the_oauth_endpoint_of_the_running_service(served: tuple[str, dict[str, 
     response = httpx.post(
         f"{base}/oauth/token",
         content=json.dumps(
-            {"grant_type": "client_credentials", "client_id": "demo-app",
-             "client_secret": "demo-secret", "audience": "sales-api"}
+            {
+                "grant_type": "client_credentials",
+                "client_id": "demo-app",
+                "client_secret": "demo-secret",
+                "audience": "sales-api",
+            }
         ),
         headers={"content-type": "application/json"},
         timeout=10,

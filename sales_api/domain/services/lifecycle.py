@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sales_api.domain.caller import Caller, Permission
 from sales_api.domain.clock import Clock
-from sales_api.domain.errors import NotFound
+from sales_api.domain.errors import NotFound, SalesError
 from sales_api.domain.orders import Order, OrderStatus
 from sales_api.domain.ports import UnitOfWork, UnitOfWorkFactory
 from sales_api.domain.services.orders import ensure_channel_allowed
@@ -88,8 +88,15 @@ async def expire_orders(uow_factory: UnitOfWorkFactory, clock: Clock, limit: int
             if order is None or not order.is_expired(clock.now()):
                 continue  # confirmed or changed since it was listed
             discarded = order.version
-            order.reset(expired=True)
-            await deactivate_discarded_payments(uow, order, discarded)
+            try:
+                order.reset(expired=True)
+            except SalesError as refusal:
+                # Partly paid: its seats are already free to others; the order waits for the
+                # rest of the money (a capture re-checks the seats) or a refund.
+                log.warning("expired order kept", extra={"order": order.id, "why": str(refusal)})
+                order.expire_at = None
+            else:
+                await deactivate_discarded_payments(uow, order, discarded)
             await uow.orders.save(order)
             await uow.commit()
             done += 1

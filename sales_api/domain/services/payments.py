@@ -224,9 +224,9 @@ async def create_transaction(
             )
             if first is not None:
                 return _outcome_of(order, payment, payments, str(first["transactionId"]))
+        _check_open_for_payment(order, payment)
         order.ensure_changeable()
         order.ensure_not_expired(now)
-        _check_open_for_payment(order, payment)
         if command.amount <= 0:
             raise ValidationFailed("amount is above 0.00", ["input", "amount"])
         limit = min(payment.unpaid_amount, order.balance)

@@ -1,0 +1,1 @@
+"""Adapters that turn domain documents (tickets, receipts) into files."""
