@@ -6,14 +6,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, false, or_, true
+from sqlalchemy import ColumnElement, FromClause, Table, and_, false, func, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnClause
 
 from sales_api.domain.errors import ValidationFailed
 from sales_api.domain.money import to_minor_units
-from sales_api.domain.paging import Comparison, SortDirection, SortKey
+from sales_api.domain.paging import Comparison, Page, PageRequest, SortDirection, SortKey
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,3 +143,31 @@ def order_by(
     if not any(key.field == "id" for key in sort):
         clauses.append(tie_break.asc())
     return clauses
+
+
+async def fetch_page(
+    connection: AsyncConnection,
+    table: Table,
+    source: FromClause,
+    condition: ColumnElement[bool],
+    page: PageRequest,
+    build: Callable[[Any], T],
+    ordering: list[Any] | None = None,
+) -> Page[T]:
+    """A page of `table`'s rows (from `source`, which may join the orders table for the
+    organisation) and the total count: two statements, both filtered in SQL. Newest first
+    with the id as tie-break unless `ordering` says otherwise."""
+    total = (
+        await connection.execute(select(func.count()).select_from(source).where(condition))
+    ).scalar_one()
+    if total == 0 or page.offset >= total:
+        return Page([], page, total)
+    rows = await connection.execute(
+        select(table)
+        .select_from(source)
+        .where(condition)
+        .order_by(*(ordering or [table.c.created_at.desc(), table.c.id.desc()]))
+        .limit(page.per_page)
+        .offset(page.offset)
+    )
+    return Page([build(row) for row in rows.mappings()], page, total)

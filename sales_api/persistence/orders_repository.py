@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, delete, exists, func, insert, select, true, update
+from sqlalchemy import and_, delete, exists, insert, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales_api.domain.orders import Order, OrderSummary
@@ -13,6 +13,7 @@ from sales_api.persistence import tables as t
 from sales_api.persistence.filters import (
     FilterableColumn,
     comparison_clause,
+    fetch_page,
     money,
     order_by,
     timestamp,
@@ -208,24 +209,12 @@ class SqlOrderRepository:
         condition = (t.orders.c.organisation_id == organisation_id) & where_clause(
             query.filters, ORDER_FILTER_COLUMNS, {"service_journey_id": _service_journey_clause}
         )
-        total = (
-            await self._connection.execute(
-                select(func.count()).select_from(t.orders).where(condition)
-            )
-        ).scalar_one()
-        if total == 0 or page.offset >= total:
-            return Page([], page, total)
         ordering = order_by(
             query.sort,
             ORDER_SORT_COLUMNS,
             default=[t.orders.c.created_at.desc(), t.orders.c.id.desc()],
             tie_break=t.orders.c.id,
         )
-        rows = await self._connection.execute(
-            select(t.orders)
-            .where(condition)
-            .order_by(*ordering)
-            .limit(page.per_page)
-            .offset(page.offset)
+        return await fetch_page(
+            self._connection, t.orders, t.orders, condition, page, order_summary_from_row, ordering
         )
-        return Page([order_summary_from_row(r) for r in rows.mappings()], page, total)

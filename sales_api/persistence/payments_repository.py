@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import exists, func, insert, select, update
+from sqlalchemy import exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales_api.domain.money import from_minor_units, to_minor_units
@@ -25,6 +25,7 @@ from sales_api.persistence import tables as t
 from sales_api.persistence.filters import (
     FilterableColumn,
     comparison_clause,
+    fetch_page,
     money,
     timestamp,
     where_clause,
@@ -259,22 +260,10 @@ class SqlPaymentRepository:
             PAYMENT_FILTER_COLUMNS,
             {"transaction_status": _transaction_status_clause},
         )
-        total = (
-            await self._connection.execute(
-                select(func.count()).select_from(t.payments).where(condition)
-            )
-        ).scalar_one()
-        if total == 0 or page.offset >= total:
-            return Page([], page, total)
-        rows = await self._connection.execute(
-            select(t.payments)
-            .where(condition)
-            .order_by(t.payments.c.created_at.desc(), t.payments.c.id.desc())
-            .limit(page.per_page)
-            .offset(page.offset)
+        found = await fetch_page(
+            self._connection, t.payments, t.payments, condition, page, payment_from_row
         )
-        items = await self._with_transactions([payment_from_row(r) for r in rows.mappings()])
-        return Page(items, page, total)
+        return Page(await self._with_transactions(list(found.items)), page, found.total_items)
 
     async def credits_page(
         self, organisation_id: int, query: ListQuery, page: PageRequest
@@ -283,19 +272,6 @@ class SqlPaymentRepository:
         condition = (t.orders.c.organisation_id == organisation_id) & where_clause(
             query.filters, CREDIT_FILTER_COLUMNS
         )
-        total = (
-            await self._connection.execute(
-                select(func.count()).select_from(joined).where(condition)
-            )
-        ).scalar_one()
-        if total == 0 or page.offset >= total:
-            return Page([], page, total)
-        rows = await self._connection.execute(
-            select(t.credits)
-            .select_from(joined)
-            .where(condition)
-            .order_by(t.credits.c.created_at.desc(), t.credits.c.id.desc())
-            .limit(page.per_page)
-            .offset(page.offset)
+        return await fetch_page(
+            self._connection, t.credits, joined, condition, page, credit_from_row
         )
-        return Page([credit_from_row(r) for r in rows.mappings()], page, total)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales_api.domain.money import from_minor_units, to_minor_units
@@ -19,7 +19,7 @@ from sales_api.domain.tickets import (
     TicketStatus,
 )
 from sales_api.persistence import tables as t
-from sales_api.persistence.filters import FilterableColumn, timestamp, where_clause
+from sales_api.persistence.filters import FilterableColumn, fetch_page, timestamp, where_clause
 
 TICKET_FILTER_COLUMNS = {
     "id": FilterableColumn(t.tickets.c.id),
@@ -190,22 +190,9 @@ class SqlTicketRepository:
         condition = (t.orders.c.organisation_id == organisation_id) & where_clause(
             query.filters, TICKET_FILTER_COLUMNS
         )
-        total = (
-            await self._connection.execute(
-                select(func.count()).select_from(joined).where(condition)
-            )
-        ).scalar_one()
-        if total == 0 or page.offset >= total:
-            return Page([], page, total)
-        rows = await self._connection.execute(
-            select(t.tickets)
-            .select_from(joined)
-            .where(condition)
-            .order_by(t.tickets.c.created_at.desc(), t.tickets.c.id.desc())
-            .limit(page.per_page)
-            .offset(page.offset)
+        return await fetch_page(
+            self._connection, t.tickets, joined, condition, page, ticket_from_row
         )
-        return Page([ticket_from_row(r) for r in rows.mappings()], page, total)
 
 
 class SqlReceiptRepository:
@@ -234,19 +221,6 @@ class SqlReceiptRepository:
         condition = (t.orders.c.organisation_id == organisation_id) & where_clause(
             query.filters, RECEIPT_FILTER_COLUMNS
         )
-        total = (
-            await self._connection.execute(
-                select(func.count()).select_from(joined).where(condition)
-            )
-        ).scalar_one()
-        if total == 0 or page.offset >= total:
-            return Page([], page, total)
-        rows = await self._connection.execute(
-            select(t.receipts)
-            .select_from(joined)
-            .where(condition)
-            .order_by(t.receipts.c.created_at.desc(), t.receipts.c.id.desc())
-            .limit(page.per_page)
-            .offset(page.offset)
+        return await fetch_page(
+            self._connection, t.receipts, joined, condition, page, receipt_from_row
         )
-        return Page([receipt_from_row(r) for r in rows.mappings()], page, total)
