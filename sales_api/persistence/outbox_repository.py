@@ -107,7 +107,7 @@ class SqlOutbox:
                         t.receipts.c.id == receipt_id,
                         t.receipts.c.status != ReceiptStatus.SENT.value,
                     )
-                    .values(sent_at=now)
+                    .values(status=ReceiptStatus.SENT.value, sent_at=now)
                 )
 
     async def mark_retry(self, message_id: str, error: str, next_attempt_at: datetime) -> None:
