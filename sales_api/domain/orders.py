@@ -217,6 +217,25 @@ class Order:
         self.status = OrderStatus.CONFIRMED
         self.last_confirmed_at = now
         self.expire_at = None
+        self._remember_confirmed()
+
+    def refund_lines(self, line_ids: Sequence[str], amount: Decimal, now: datetime) -> None:
+        """Refunded lines free their seats; the credit keeps the balance at 0.00. A new
+        version, CONFIRMED again, or CANCELLED when no line is left."""
+        for line in self.lines:
+            if line.id in line_ids:
+                line.status = OrderLineStatus.REFUNDED
+                if line.reservation and line.reservation.holds_seats:
+                    line.reservation.status = ReservationStatus.CANCELLED
+                    line.reservation.expire_at = None
+        self.credited_amount += amount
+        self.version += 1
+        self.last_confirmed_at = now
+        self.expire_at = None
+        self.status = OrderStatus.CONFIRMED if self.active_lines else OrderStatus.CANCELLED
+        self._remember_confirmed()
+
+    def _remember_confirmed(self) -> None:
         self.confirmed_state = ConfirmedState(
             version=self.version,
             travellers=tuple(self.travellers),
@@ -239,25 +258,15 @@ class Order:
         self.ensure_changeable()
         released = ReservationStatus.EXPIRED if expired else ReservationStatus.CANCELLED
         state = self.confirmed_state
-        kept = (
-            sum(
-                (line.price.amount for line in self.lines
-                 if state.line_statuses.get(line.id) in ACTIVE_LINE_STATUSES),
-                Decimal("0.00"),
-            )
-            if state is not None
-            else Decimal("0.00")
-        )  # fmt: skip
-        if kept - self.captured_amount + self.credited_amount < 0:
+        blocker = self.reset_blocker()
+        if blocker:
+            raise SalesError(ErrorCode.INVALID_STATE, blocker)
+        if self.status is OrderStatus.CONFIRMED:
             raise SalesError(
-                ErrorCode.INVALID_STATE,
-                f"Order {self.id} has payments for its unconfirmed changes; "
-                "pay the rest or refund them first",
+                ErrorCode.INVALID_STATE, f"Order {self.id} has no unconfirmed changes to discard"
             )
         if state is None:
             self._discard_all(released)
-            return
-        if self.status is OrderStatus.CONFIRMED:
             return
         for line in self.lines:
             line.status = state.line_statuses.get(line.id, OrderLineStatus.CANCELLED)
@@ -269,6 +278,24 @@ class Order:
         self.version = state.version
         self.status = OrderStatus.CONFIRMED
         self.expire_at = None
+
+    def reset_blocker(self) -> str | None:
+        """Why the unconfirmed changes cannot be discarded: money taken for them would be
+        more than what is left (the balance would go below zero)."""
+        state = self.confirmed_state
+        kept = Decimal("0.00")
+        if state is not None:
+            kept = sum(
+                (line.price.amount for line in self.lines
+                 if state.line_statuses.get(line.id) in ACTIVE_LINE_STATUSES),
+                Decimal("0.00"),
+            )  # fmt: skip
+        if kept - self.captured_amount + self.credited_amount < 0:
+            return (
+                f"Order {self.id} has payments for its unconfirmed changes; "
+                "pay the rest or refund them first"
+            )
+        return None
 
     def _discard_all(self, released: ReservationStatus) -> None:
         for line in self.lines:

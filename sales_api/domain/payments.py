@@ -173,7 +173,17 @@ class PaymentProviderUnavailable(Exception):
     """The provider failed to answer: nothing was charged."""
 
 
+@dataclass(frozen=True, slots=True)
+class CreditApproved:
+    psp_reference: str
+
+
 class PaymentProvider(Protocol):
+    async def credit(
+        self, transaction_id: str, psp_reference: str | None, amount: Decimal, currency: str
+    ) -> CreditApproved:
+        """Give money back on a captured transaction, or raise PaymentProviderUnavailable."""
+
     async def capture(
         self,
         transaction_id: str,
@@ -202,10 +212,20 @@ class SimulatedPaymentProvider:
             raise PaymentDeclined("The card was declined")
         if token == "tok_error":
             raise PaymentProviderUnavailable("The payment provider did not answer")
+        if token == "tok_refund_error":
+            # Captures, but its refunds fail like an outage would (to try refund retries).
+            return CaptureApproved(f"SIM-NOREFUND-{transaction_id}", None)
         masked = None
         if GROUP_OF[payment_type] is PaymentTypeGroup.PAYMENTCARD:
             masked = "************" + (token[-4:] if token and token[-4:].isdigit() else "4242")
         return CaptureApproved(psp_reference=f"SIM-{transaction_id}", masked_card_number=masked)
+
+    async def credit(
+        self, transaction_id: str, psp_reference: str | None, amount: Decimal, currency: str
+    ) -> CreditApproved:
+        if psp_reference and psp_reference.startswith("SIM-NOREFUND-"):
+            raise PaymentProviderUnavailable("The payment provider did not answer")
+        return CreditApproved(f"SIM-CREDIT-{transaction_id}-{amount}")
 
 
 class CreditStatus(StrEnum):
@@ -214,7 +234,7 @@ class CreditStatus(StrEnum):
     FAILED = "FAILED"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Credit:
     """Money given back on a captured transaction (refunds)."""
 
@@ -227,6 +247,7 @@ class Credit:
     currency: str
     status: CreditStatus
     created_at: datetime
+    refund_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from sales_api.domain.outbox import OutboxMessage
 from sales_api.domain.paging import ListQuery, Page, PageRequest
 from sales_api.domain.payments import Credit, Payment
 from sales_api.domain.receipts import Receipt
+from sales_api.domain.refunds import Refund
 from sales_api.domain.seating import SeatKey
 from sales_api.domain.tickets import TicketDistribution, TicketDistributionGroup
 
@@ -113,6 +114,8 @@ class PaymentRepository(Protocol):
 
     async def save(self, payment: Payment) -> None: ...
 
+    async def save_credit(self, credit: Credit, *, new: bool) -> None: ...
+
     async def get(self, payment_id: str, organisation_id: int) -> Payment | None: ...
 
     async def page(
@@ -150,6 +153,12 @@ class ReceiptRepository(Protocol):
     ) -> Page[Receipt]: ...
 
 
+class RefundRepository(Protocol):
+    async def get(self, refund_id: str) -> Refund | None: ...
+
+    async def save(self, refund: Refund, *, new: bool) -> None: ...
+
+
 class DistributionChannels(Protocol):
     async def allows(self, channel_id: str, organisation_id: int) -> bool:
         """Whether the organisation may sell and refund through this channel."""
@@ -184,6 +193,9 @@ class UnitOfWork(Protocol):
 
     @property
     def outbox(self) -> OutboxStore: ...
+
+    @property
+    def refunds(self) -> RefundRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -148,7 +148,23 @@ def credit_from_row(row: Mapping[Any, Any]) -> Credit:
         currency=row["currency"],
         status=CreditStatus(row["status"]),
         created_at=row["created_at"],
+        refund_id=row["refund_id"],
     )
+
+
+def credit_to_row(credit: Credit) -> dict[str, Any]:
+    return {
+        "id": credit.id,
+        "order_id": credit.order_id,
+        "order_version": credit.order_version,
+        "payment_id": credit.payment_id,
+        "transaction_id": credit.transaction_id,
+        "amount": to_minor_units(credit.amount),
+        "currency": credit.currency,
+        "status": credit.status.value,
+        "created_at": credit.created_at,
+        "refund_id": credit.refund_id,
+    }
 
 
 class SqlPaymentRepository:
@@ -212,6 +228,14 @@ class SqlPaymentRepository:
             .order_by(t.credits.c.created_at, t.credits.c.id)
         )
         return [credit_from_row(r) for r in rows.mappings()]
+
+    async def save_credit(self, credit: Credit, *, new: bool) -> None:
+        if new:
+            await self._connection.execute(insert(t.credits).values(credit_to_row(credit)))
+        else:
+            await self._connection.execute(
+                update(t.credits).where(t.credits.c.id == credit.id).values(credit_to_row(credit))
+            )
 
     async def save(self, payment: Payment) -> None:
         """Insert or update the payment and its transactions."""

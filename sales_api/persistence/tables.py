@@ -293,6 +293,7 @@ class CreditRow(SQLModel, table=True):
     currency: str = Field(max_length=3)
     status: str = Field(max_length=16)
     created_at: datetime = utc_column()
+    refund_id: str | None = Field(default=None, max_length=16, index=True)
 
 
 payments = PaymentRow.__table__  # type: ignore[attr-defined]
@@ -407,3 +408,29 @@ tickets = TicketRow.__table__  # type: ignore[attr-defined]
 ticket_keys = TicketKeyRow.__table__  # type: ignore[attr-defined]
 receipts = ReceiptRow.__table__  # type: ignore[attr-defined]
 outbox = OutboxRow.__table__  # type: ignore[attr-defined]
+
+
+class RefundRow(SQLModel, table=True):
+    """A refund, PENDING while the provider has not credited all of it (retry with the same
+    idempotency key), COMPLETED when the lines are refunded."""
+
+    __tablename__ = "refunds"
+
+    id: str = Field(primary_key=True, max_length=16)
+    order_id: str = Field(
+        sa_column=Column(
+            String(16), ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    status: str = Field(max_length=16)
+    order_version: int
+    amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    fee: int = Field(sa_column=Column(BigInteger, nullable=False))
+    currency: str = Field(max_length=3)
+    line_ids: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    disabled_ticket_ids: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    reason: str | None = Field(default=None, max_length=500)
+    created_at: datetime = utc_column()
+
+
+refunds = RefundRow.__table__  # type: ignore[attr-defined]

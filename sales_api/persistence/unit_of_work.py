@@ -13,6 +13,7 @@ from sales_api.persistence.idempotency import SqlIdempotencyKeys
 from sales_api.persistence.orders_repository import SqlOrderRepository
 from sales_api.persistence.outbox_repository import SqlOutbox
 from sales_api.persistence.payments_repository import SqlPaymentRepository
+from sales_api.persistence.refunds_repository import SqlRefundRepository
 from sales_api.persistence.reservations_queries import SqlReservationQueries
 from sales_api.persistence.seat_inventory import SqlSeatInventory
 from sales_api.persistence.tickets_repository import SqlReceiptRepository, SqlTicketRepository
@@ -30,6 +31,7 @@ class SqlUnitOfWork:
     tickets: SqlTicketRepository
     receipts: SqlReceiptRepository
     outbox: SqlOutbox
+    refunds: SqlRefundRepository
 
     def __init__(self, engine: AsyncEngine, *, write: bool) -> None:
         self._engine = engine
@@ -54,6 +56,7 @@ class SqlUnitOfWork:
         self.tickets = SqlTicketRepository(self._connection)
         self.receipts = SqlReceiptRepository(self._connection)
         self.outbox = SqlOutbox(connection=self._connection)
+        self.refunds = SqlRefundRepository(self._connection)
         return self
 
     async def commit(self) -> None:

@@ -9,6 +9,7 @@ from strawberry.types.nodes import Selection
 
 from sales_api.domain.orders import Order, OrderSummary
 from sales_api.domain.paging import PageRequest
+from sales_api.domain.payments import Credit
 from sales_api.domain.services import lifecycle
 from sales_api.domain.services import orders as service
 from sales_api.resolvers.payloads import answer
@@ -51,6 +52,12 @@ async def order_types(
     )
     wants_payments = asks_for(selections, "payments") or asks_for(selections, "paymentRefs")
     payments = await loaders.payments_by_order_id.load_many(ids) if wants_payments and ids else None
+    credits: dict[str, list[Credit]] = {}
+    if payments is not None and asks_for(child(selections, "payments"), "credits"):
+        payment_ids = [p.id for group in payments for p in group]
+        if payment_ids:
+            loaded = await loaders.credits_by_payment_id.load_many(payment_ids)
+            credits = dict(zip(payment_ids, loaded, strict=True))
     wants_groups = asks_for(selections, "ticketDistributionGroups") or asks_for(
         child(selections, "orderLines"), "ticketDistributions"
     )
@@ -68,6 +75,7 @@ async def order_types(
             payments[index] if payments is not None else [],
             groups[index] if groups is not None else [],
             receipts[index] if receipts is not None else [],
+            credits,
         )
         for index, order in enumerate(orders)
     ]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import strawberry
 
-from sales_api.resolvers import orders, reservations, tickets
+from sales_api.resolvers import after_sale, orders, reservations, tickets
 from sales_api.resolvers import payments as payment_resolvers
 from sales_api.schema.types import (
     OrderPayload,
     PaymentPayload,
     ReceiptPayload,
+    RefundPayload,
     ReservationPayload,
     ReserveOffersPayload,
     TicketDistributionsPayload,
@@ -59,3 +60,5 @@ class Mutation:
         resolver=tickets.distribute_tickets
     )
     send_receipt: ReceiptPayload = strawberry.mutation(resolver=tickets.send_receipt)
+
+    refund_order: RefundPayload = strawberry.mutation(resolver=after_sale.refund_order)

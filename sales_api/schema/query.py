@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import strawberry
 
-from sales_api.resolvers import catalogue, orders, reservations, tickets
+from sales_api.resolvers import after_sale, catalogue, orders, reservations, tickets
 from sales_api.resolvers import payments as payment_resolvers
+from sales_api.schema.after_sale_types import ChangeOptionsType, RefundOptionsType
 from sales_api.schema.payment_types import CreditConnection, PaymentConnection, PaymentType_
 from sales_api.schema.sale_types import DepartureType, OfferType, SeatMapType
 from sales_api.schema.ticket_types import (
@@ -42,3 +43,6 @@ class Query:
     )
     verify_ticket: TicketVerificationType = strawberry.field(resolver=tickets.verify_ticket)
     receipts: ReceiptConnection = strawberry.field(resolver=tickets.receipts)
+
+    change_options: ChangeOptionsType = strawberry.field(resolver=after_sale.change_options)
+    refund_options: RefundOptionsType = strawberry.field(resolver=after_sale.refund_options)

@@ -10,9 +10,10 @@ from sales_api.domain import orders as domain
 from sales_api.domain.errors import ErrorCode
 from sales_api.domain.money import PriceWithTax
 from sales_api.domain.paging import SortDirection
-from sales_api.domain.payments import Payment, payment_refs
+from sales_api.domain.payments import Credit, Payment, payment_refs
 from sales_api.domain.receipts import Receipt
 from sales_api.domain.tickets import TicketDistribution, TicketDistributionGroup
+from sales_api.schema.after_sale_types import RefundType
 from sales_api.schema.payment_types import (
     PaymentRefType,
     PaymentType_,
@@ -275,6 +276,7 @@ def order_type(
     payments: list[Payment] | None = None,
     groups: list[TicketDistributionGroup] | None = None,
     receipts: list[Receipt] | None = None,
+    credits_by_payment: dict[str, list[Credit]] | None = None,
 ) -> OrderType:
     """The schema view of an order; nested lists come from the aggregate or the loaders."""
     by_id = {t.id: t for t in travellers}
@@ -307,7 +309,9 @@ def order_type(
         ],
         reservations=[reservation_type(r) for r in reservations],
         payment_refs=[payment_ref_type(ref) for ref in payment_refs(payments or [])],
-        payments=[payment_type(p) for p in payments or []],
+        payments=[
+            payment_type(p, (credits_by_payment or {}).get(p.id, [])) for p in payments or []
+        ],
         ticket_distribution_groups=[group_type(g) for g in groups or []],
         receipts=[receipt_type(r) for r in receipts or []],
         created_at=order.created_at,
@@ -357,4 +361,11 @@ class TicketDistributionsPayload:
 @strawberry.type(name="ReceiptPayload")
 class ReceiptPayload:
     receipt: ReceiptType | None
+    errors: list[SalesErrorType]
+
+
+@strawberry.type(name="RefundPayload")
+class RefundPayload:
+    refund: RefundType | None
+    order: OrderType | None
     errors: list[SalesErrorType]

@@ -434,9 +434,11 @@ def test_reset_restores_the_travellers_of_the_confirmed_version() -> None:
     assert order.travellers == [Traveller("i1", UserType.INFANT)]
 
 
-def test_reset_of_a_confirmed_order_changes_nothing() -> None:
+def test_reset_of_a_confirmed_order_is_refused_and_changes_nothing() -> None:
     order = _confirmed()
-    order.reset()
+    with pytest.raises(SalesError) as refused:
+        order.reset()
+    assert refused.value.code is ErrorCode.INVALID_STATE
     assert (order.version, order.status) == (1, OrderStatus.CONFIRMED)
     assert order.lines[0].status is OrderLineStatus.CONFIRMED
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sales_api.domain.after_sale import line_seat_change_blocker
 from sales_api.domain.caller import Caller, Permission
 from sales_api.domain.catalogue import Catalogue
 from sales_api.domain.clock import Clock
@@ -297,6 +298,10 @@ async def change_seats(
         reservation = next(r for r in order.reservations if r.id == command.reservation_id)
         order.ensure_changeable()
         order.ensure_not_expired(now)
+        owner = next(line for line in order.lines if line.id == reservation.order_line_id)
+        blocker = line_seat_change_blocker(order, owner, now)
+        if blocker and reservation.holds_seats:
+            raise SalesError(ErrorCode.INVALID_STATE, blocker, ["input", "reservationId"])
         if not reservation.holds_seats:
             raise SalesError(
                 ErrorCode.INVALID_STATE, f"Reservation {reservation.id} is {reservation.status}"

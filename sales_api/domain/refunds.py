@@ -1,0 +1,56 @@
+"""A refund of order lines: credits on the captured transactions, then the lines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sales_api.domain.payments import Payment, TransactionStatus
+
+
+class RefundStatus(StrEnum):
+    PENDING = "PENDING"
+    COMPLETED = "COMPLETED"
+
+
+@dataclass(slots=True)
+class Refund:
+    id: str
+    order_id: str
+    status: RefundStatus
+    order_version: int
+    amount: Decimal
+    fee: Decimal
+    currency: str
+    line_ids: list[str]
+    created_at: datetime
+    disabled_ticket_ids: list[str] = field(default_factory=list)
+    reason: str | None = None
+
+
+def allocate_credits(payments: list[Payment], amount: Decimal) -> list[tuple[str, str, Decimal]]:
+    """(payment id, transaction id, amount) to credit, newest capture first; no transaction
+    is credited more than it captured. Raises ValueError when the captures cannot cover it."""
+    captured = [
+        (p, t)
+        for p in payments
+        for t in p.transactions
+        if t.status in (TransactionStatus.CAPTURED, TransactionStatus.CREDITED)
+    ]
+    captured.sort(key=lambda pair: (pair[1].captured_at or pair[1].created_at, pair[1].id),
+                  reverse=True)  # fmt: skip
+    plan: list[tuple[str, str, Decimal]] = []
+    left = amount
+    for payment, transaction in captured:
+        if left <= 0:
+            break
+        available = transaction.amount - transaction.credited_amount
+        part = min(available, left)
+        if part > 0:
+            plan.append((payment.id, transaction.id, part))
+            left -= part
+    if left > 0:
+        raise ValueError(f"captures cannot cover a refund of {amount:.2f}")
+    return plan

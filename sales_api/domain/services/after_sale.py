@@ -1,0 +1,250 @@
+"""Change options, refund options and refunds."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from sales_api.domain.after_sale import (
+    ChangeOption,
+    LineRefundOption,
+    change_options,
+    refund_options,
+)
+from sales_api.domain.caller import Caller, Permission
+from sales_api.domain.clock import Clock
+from sales_api.domain.errors import ErrorCode, NotFound, SalesError, ValidationFailed
+from sales_api.domain.ids import new_id
+from sales_api.domain.orders import Order, OrderLine, OrderLineStatus
+from sales_api.domain.payments import (
+    Credit,
+    CreditStatus,
+    Payment,
+    PaymentProvider,
+    PaymentProviderUnavailable,
+    TransactionStatus,
+)
+from sales_api.domain.ports import UnitOfWork, UnitOfWorkFactory
+from sales_api.domain.refunds import Refund, RefundStatus, allocate_credits
+from sales_api.domain.services import idempotency
+from sales_api.domain.services.orders import ensure_channel_allowed
+from sales_api.domain.tickets import TicketStatus
+
+
+async def _order(uow: UnitOfWork, caller: Caller, order_id: str, path: str = "orderId") -> Order:
+    order = await uow.orders.get_for_update(order_id, caller.organisation_id)
+    if order is None:
+        raise NotFound("Order", [path])
+    return order
+
+
+async def find_change_options(
+    uow_factory: UnitOfWorkFactory, clock: Clock, caller: Caller, order_id: str
+) -> tuple[Order, list[ChangeOption], list[tuple[OrderLine, list[ChangeOption]]]]:
+    caller.require(Permission.SALES_READ)
+    async with uow_factory() as uow:
+        order = await _order(uow, caller, order_id)
+    order_options, line_options = change_options(order, clock.now())
+    return order, order_options, line_options
+
+
+def _chosen_lines(order: Order, line_ids: Sequence[str] | None, path: list[str]) -> list[OrderLine]:
+    if line_ids is None:
+        return list(order.lines)
+    by_id = {line.id: line for line in order.lines}
+    chosen = []
+    for index, line_id in enumerate(line_ids):
+        line = by_id.get(line_id)
+        if line is None:
+            raise NotFound("Order line", [*path, str(index)])
+        if line not in chosen:
+            chosen.append(line)
+    return chosen
+
+
+async def find_refund_options(
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    caller: Caller,
+    order_id: str,
+    line_ids: Sequence[str] | None,
+) -> tuple[Order, list[LineRefundOption]]:
+    caller.require(Permission.SALES_READ)
+    async with uow_factory() as uow:
+        order = await _order(uow, caller, order_id)
+    lines = _chosen_lines(order, line_ids, ["orderLineIds"])
+    return order, refund_options(order, lines, clock.now())
+
+
+@dataclass(frozen=True, slots=True)
+class RefundOrder:
+    order_id: str
+    idempotency_key: str
+    expected_version: int | None = None
+    order_line_ids: tuple[str, ...] | None = None
+    reason: str | None = None
+
+
+@dataclass(slots=True)
+class RefundOutcome:
+    order: Order
+    refund: Refund | None
+    credits: list[Credit] = field(default_factory=list)
+    error: SalesError | None = None
+
+
+async def refund_order(
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    provider: PaymentProvider,
+    caller: Caller,
+    command: RefundOrder,
+) -> RefundOutcome:
+    """Credit the captured transactions through the provider, then mark the lines REFUNDED,
+    free their seats, disable their tickets and make a new version. If the provider fails,
+    the lines stay as they were and the same idempotency key finishes the refund later."""
+    caller.require(Permission.REFUNDS_WRITE)
+    now = clock.now()
+    if command.reason is not None and len(command.reason) > 500:
+        raise ValidationFailed("reason is at most 500 characters", ["input", "reason"])
+    async with uow_factory(write=True) as uow:
+        await ensure_channel_allowed(uow, caller)
+        order = await _order(uow, caller, command.order_id, "input")
+        first = await idempotency.claim(
+            uow,
+            caller.organisation_id,
+            command.idempotency_key,
+            "refundOrder",
+            idempotency.request_hash("refundOrder", command),
+            now,
+        )
+        payments = await uow.payments.for_order(order.id)
+        credits = await uow.payments.credits_for_order(order.id)
+        refund: Refund | None = None
+        if first is not None and first.get("refundId"):
+            refund = await uow.refunds.get(str(first["refundId"]))
+            if refund is not None and refund.status is RefundStatus.COMPLETED:
+                return RefundOutcome(
+                    order, refund, [c for c in credits if c.refund_id == refund.id]
+                )
+        new_refund = refund is None
+        if refund is None:
+            order.check_version(command.expected_version)
+            refund = _plan_refund(order, command, now)
+        mine = [c for c in credits if c.refund_id == refund.id]
+        credited = sum((c.amount for c in mine if c.status is CreditStatus.CREDITED), Decimal(0))
+        error = await _credit(
+            uow, provider, order, payments, refund, mine, refund.amount - credited, now
+        )
+        if error is None:
+            refund.disabled_ticket_ids = await _disable_tickets(uow, order.id, refund.line_ids)
+            order.refund_lines(refund.line_ids, refund.amount, now)
+            refund.status = RefundStatus.COMPLETED
+            refund.order_version = order.version
+            await uow.orders.save(order)
+        await uow.refunds.save(refund, new=new_refund)
+        for payment in payments:
+            await uow.payments.save(payment)
+        await uow.idempotency.complete(
+            caller.organisation_id,
+            command.idempotency_key,
+            {"refundId": refund.id, "status": refund.status.value},
+        )
+        await uow.commit()
+    return RefundOutcome(order, refund if error is None else None, mine, error)
+
+
+def _plan_refund(order: Order, command: RefundOrder, now: datetime) -> Refund:
+    options = refund_options(order, _chosen_lines(
+        order, command.order_line_ids, ["input", "orderLineIds"]), now)  # fmt: skip
+    if command.order_line_ids is None:
+        options = [o for o in options if o.refundable]
+        if not options:
+            raise SalesError(ErrorCode.NOT_REFUNDABLE, "No line of the order can be refunded now")
+    for index, option in enumerate(options):
+        if option.line.status is OrderLineStatus.REFUNDED:
+            raise SalesError(
+                ErrorCode.INVALID_STATE,
+                f"Order line {option.line.id} is already refunded",
+                ["input", "orderLineIds", str(index)],
+            )
+        if not option.refundable:
+            raise SalesError(
+                ErrorCode.NOT_REFUNDABLE,
+                option.reason or "Not refundable",
+                ["input", "orderLineIds", str(index)],
+            )
+    return Refund(
+        id=new_id(),
+        order_id=order.id,
+        status=RefundStatus.PENDING,
+        order_version=order.version + 1,
+        amount=sum((o.refundable_amount for o in options), Decimal("0.00")),
+        fee=sum((o.fee for o in options), Decimal("0.00")),
+        currency=order.currency,
+        line_ids=[o.line.id for o in options],
+        created_at=now,
+        reason=command.reason,
+    )
+
+
+async def _credit(
+    uow: UnitOfWork,
+    provider: PaymentProvider,
+    order: Order,
+    payments: list[Payment],
+    refund: Refund,
+    mine: list[Credit],
+    amount: Decimal,
+    now: datetime,
+) -> SalesError | None:
+    """Credit `amount` over the captures; stops at the first provider failure (kept as a
+    FAILED credit) and answers why."""
+    if amount <= 0:
+        return None
+    transactions = {t.id: (p, t) for p in payments for t in p.transactions}
+    for payment_id, transaction_id, part in allocate_credits(payments, amount):
+        _, transaction = transactions[transaction_id]
+        credit = Credit(
+            id=new_id(),
+            order_id=order.id,
+            order_version=refund.order_version,
+            payment_id=payment_id,
+            transaction_id=transaction_id,
+            amount=part,
+            currency=refund.currency,
+            status=CreditStatus.CREATED,
+            created_at=now,
+            refund_id=refund.id,
+        )
+        try:
+            await provider.credit(transaction_id, transaction.psp_reference, part, refund.currency)
+        except PaymentProviderUnavailable as failure:
+            credit.status = CreditStatus.FAILED
+            await uow.payments.save_credit(credit, new=True)
+            mine.append(credit)
+            return SalesError(
+                ErrorCode.PAYMENT_DECLINED,
+                f"{failure}; the order is unchanged, retry with the same idempotencyKey",
+            )
+        credit.status = CreditStatus.CREDITED
+        transaction.credited_amount += part
+        transaction.log("CREDIT", part, now)
+        if transaction.credited_amount == transaction.amount:
+            transaction.status = TransactionStatus.CREDITED
+        await uow.payments.save_credit(credit, new=True)
+        mine.append(credit)
+    return None
+
+
+async def _disable_tickets(uow: UnitOfWork, order_id: str, line_ids: list[str]) -> list[str]:
+    disabled = []
+    for group in await uow.tickets.groups_for_order(order_id):
+        for ticket in group.tickets:
+            if ticket.order_line_id in line_ids and ticket.status is not TicketStatus.DISABLED:
+                ticket.status = TicketStatus.DISABLED
+                await uow.tickets.save_ticket(ticket)
+                disabled.append(ticket.id)
+    return disabled

@@ -1,0 +1,65 @@
+"""Resolvers of changeOptions, refundOptions and refundOrder."""
+
+from __future__ import annotations
+
+import strawberry
+
+from sales_api.domain.services import after_sale as service
+from sales_api.resolvers.payloads import answer, sales_error_type
+from sales_api.schema.after_sale_types import (
+    ChangeOptionsType,
+    RefundOptionsType,
+    RefundOrderInput,
+    change_options_type,
+    refund_options_type,
+    refund_type,
+)
+from sales_api.schema.context import Info
+from sales_api.schema.types import RefundPayload, order_aggregate_type
+
+
+async def change_options(info: Info, order_id: strawberry.ID) -> ChangeOptionsType:
+    context = info.context
+    order, order_options, line_options = await service.find_change_options(
+        context.uow_factory, context.clock, context.caller, str(order_id)
+    )
+    return change_options_type(order, order_options, line_options)
+
+
+async def refund_options(
+    info: Info, order_id: strawberry.ID, order_line_ids: list[strawberry.ID] | None = None
+) -> RefundOptionsType:
+    context = info.context
+    order, options = await service.find_refund_options(
+        context.uow_factory,
+        context.clock,
+        context.caller,
+        str(order_id),
+        [str(i) for i in order_line_ids] if order_line_ids is not None else None,
+    )
+    return refund_options_type(order, options)
+
+
+async def refund_order(info: Info, input: RefundOrderInput) -> RefundPayload:
+    context = info.context
+
+    async def work() -> RefundPayload:
+        command = service.RefundOrder(
+            order_id=str(input.order_id),
+            idempotency_key=input.idempotency_key,
+            expected_version=input.expected_version,
+            order_line_ids=tuple(str(i) for i in input.order_line_ids)
+            if input.order_line_ids is not None
+            else None,
+            reason=input.reason,
+        )
+        outcome = await service.refund_order(
+            context.uow_factory, context.clock, context.payment_provider, context.caller, command
+        )
+        return RefundPayload(
+            refund=refund_type(outcome.refund, outcome.credits) if outcome.refund else None,
+            order=order_aggregate_type(outcome.order),
+            errors=[sales_error_type(outcome.error)] if outcome.error else [],
+        )
+
+    return await answer(work, lambda errors: RefundPayload(refund=None, order=None, errors=errors))
