@@ -17,6 +17,7 @@ from sales_api.domain.caller import Caller
 from sales_api.domain.clock import Clock, SystemClock
 from sales_api.domain.outbox import MessageSender
 from sales_api.domain.payments import PaymentProvider, SimulatedPaymentProvider
+from sales_api.domain.services.idempotency import forget_old_keys
 from sales_api.domain.services.lifecycle import expire_orders
 from sales_api.domain.services.outbox import run_outbox_worker
 from sales_api.domain.services.tickets import ticket_pdf
@@ -61,6 +62,7 @@ async def sweep_expired_orders(
         await asyncio.sleep(every_seconds)
         try:
             await expire_orders(uow_factory, clock)
+            await forget_old_keys(uow_factory, clock)
         except Exception:
             log.exception("expiry sweep failed; trying again next round")
 

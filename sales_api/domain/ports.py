@@ -63,6 +63,9 @@ class IdempotencyKeys(Protocol):
     async def complete(self, organisation_id: int, key: str, result: dict[str, Any]) -> None:
         """Record what the owner's work produced, in the same transaction."""
 
+    async def forget_older_than(self, moment: datetime) -> int:
+        """Drop keys claimed before `moment`; returns how many."""
+
 
 class SeatInventory(Protocol):
     async def lock_journey(self, journey_id: str) -> None: ...

@@ -137,3 +137,27 @@ async def test_an_order_of_another_organisation_is_not_found(app: Starlette) -> 
 
 def test_sales_error_is_not_swallowed() -> None:
     assert issubclass(SalesError, Exception)
+
+
+async def test_idempotency_keys_are_kept_a_day_and_dropped_after_two(app: Starlette) -> None:
+    from datetime import timedelta
+
+    from sales_api.domain.services.idempotency import forget_old_keys
+
+    factory = SqlUnitOfWorkFactory(app.state.engine)
+    now = datetime.now(UTC)
+    async with factory(write=True) as uow:
+        for key, age in (("fresh", timedelta(hours=25)), ("old", timedelta(hours=49))):
+            assert await uow.idempotency.claim(1, key, "op", "hash", now - age) is None
+        await uow.commit()
+
+    class Clock:
+        def now(self) -> datetime:
+            return now
+
+    assert await forget_old_keys(factory, Clock()) == 1
+    async with factory(write=True) as uow:
+        kept = await uow.idempotency.claim(1, "fresh", "op", "hash", now)
+        again = await uow.idempotency.claim(1, "old", "op", "hash", now)
+    assert kept is not None, "a key a day old still answers"
+    assert again is None, "a key two days old is gone"

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from sales_api.domain.clock import Clock
 from sales_api.domain.errors import ErrorCode, SalesError, ValidationFailed
-from sales_api.domain.ports import UnitOfWork
+from sales_api.domain.ports import UnitOfWork, UnitOfWorkFactory
 
 MAX_KEY = 200
 
@@ -43,3 +44,14 @@ async def claim(
             ["input", "idempotencyKey"],
         )
     return record.result
+
+
+KEEP_KEYS_FOR = timedelta(hours=48)
+
+
+async def forget_old_keys(uow_factory: UnitOfWorkFactory, clock: Clock) -> int:
+    """Idempotency keys are answered for at least 24 hours; older than 48 they are dropped."""
+    async with uow_factory(write=True) as uow:
+        dropped = await uow.idempotency.forget_older_than(clock.now() - KEEP_KEYS_FOR)
+        await uow.commit()
+    return dropped
