@@ -10,6 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from sales_api.domain.errors import ErrorCode, SalesError
 from sales_api.domain.orders import (
     Order,
     OrderLine,
@@ -157,6 +158,19 @@ def change_options(
         _option(ChangeType.RESET_ORDER, reset_blocker(order, now)),
     ]  # fmt: skip
     return order_options, line_options
+
+
+def ensure_refund_still_possible(order: Order, line_ids: list[str], now: datetime) -> None:
+    """A refund resumed after a provider failure must still fit the order: its lines still
+    CONFIRMED and refundable (the order may have changed while the refund was pending)."""
+    for line in order.lines:
+        if line.id in line_ids:
+            blocker = line_refund_blocker(order, line, now)
+            if blocker:
+                raise SalesError(
+                    ErrorCode.INVALID_STATE,
+                    f"The pending refund cannot finish: {blocker} (order line {line.id})",
+                )
 
 
 @dataclass(frozen=True, slots=True)

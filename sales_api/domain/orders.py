@@ -221,7 +221,12 @@ class Order:
 
     def refund_lines(self, line_ids: Sequence[str], amount: Decimal, now: datetime) -> None:
         """Refunded lines free their seats; the credit keeps the balance at 0.00. A new
-        version, CONFIRMED again, or CANCELLED when no line is left."""
+        version, CONFIRMED again, or CANCELLED when no line is left. No line chosen is refused:
+        it would change nothing but the status, confirming an unpaid DRAFT."""
+        if not line_ids:
+            raise ValidationFailed(
+                "Choose at least one order line to refund", ["input", "orderLineIds"]
+            )
         for line in self.lines:
             if line.id in line_ids:
                 line.status = OrderLineStatus.REFUNDED

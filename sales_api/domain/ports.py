@@ -159,6 +159,9 @@ class ReceiptRepository(Protocol):
 class RefundRepository(Protocol):
     async def get(self, refund_id: str) -> Refund | None: ...
 
+    async def pending_line_ids(self, order_id: str) -> set[str]:
+        """Lines of the order's refunds that the provider has not finished."""
+
     async def save(self, refund: Refund, *, new: bool) -> None: ...
 
 

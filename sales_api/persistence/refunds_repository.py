@@ -57,6 +57,15 @@ class SqlRefundRepository:
         )
         return refund_from_row(row) if row else None
 
+    async def pending_line_ids(self, order_id: str) -> set[str]:
+        rows = await self._connection.execute(
+            select(t.refunds.c.line_ids).where(
+                t.refunds.c.order_id == order_id,
+                t.refunds.c.status == RefundStatus.PENDING.value,
+            )
+        )
+        return {line_id for (line_ids,) in rows for line_id in line_ids}
+
     async def save(self, refund: Refund, *, new: bool) -> None:
         row = refund_to_row(refund)
         if new:

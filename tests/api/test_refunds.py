@@ -143,3 +143,15 @@ async def test_a_refund_the_provider_fails_changes_nothing_and_can_be_retried(ap
         {"id": order["id"]},
     )
     assert [c["status"] for c in credits["credits"]["items"]] == ["FAILED"]
+
+
+async def test_a_line_with_a_pending_refund_is_not_refunded_again(api: Api) -> None:
+    order = await a_paid_order(api, token="tok_refund_error")
+    first = await api.gql(REFUND, {"input": {"orderId": order["id"], "idempotencyKey": "one"}})
+    assert first["refundOrder"]["errors"][0]["code"] == "PAYMENT_DECLINED"
+    second = await api.gql(REFUND, {"input": {"orderId": order["id"], "idempotencyKey": "two"}})
+    assert second["refundOrder"]["errors"][0]["code"] == "INVALID_STATE"
+    empty = await api.gql(
+        REFUND, {"input": {"orderId": order["id"], "orderLineIds": [], "idempotencyKey": "e"}}
+    )
+    assert empty["refundOrder"]["errors"][0]["code"] == "VALIDATION_FAILED"

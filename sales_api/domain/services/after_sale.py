@@ -11,6 +11,7 @@ from sales_api.domain.after_sale import (
     ChangeOption,
     LineRefundOption,
     change_options,
+    ensure_refund_still_possible,
     refund_options,
 )
 from sales_api.domain.caller import Caller, Permission
@@ -133,6 +134,17 @@ async def refund_order(
         if refund is None:
             order.check_version(command.expected_version)
             refund = _plan_refund(order, command, now)
+            pending = await uow.refunds.pending_line_ids(order.id)
+            taken = [line_id for line_id in refund.line_ids if line_id in pending]
+            if taken:
+                raise SalesError(
+                    ErrorCode.INVALID_STATE,
+                    f"A refund of order line {taken[0]} is pending; retry it with its "
+                    "idempotencyKey",
+                    ["input", "orderLineIds"],
+                )
+        else:
+            ensure_refund_still_possible(order, refund.line_ids, now)
         mine = [c for c in credits if c.refund_id == refund.id]
         credited = sum((c.amount for c in mine if c.status is CreditStatus.CREDITED), Decimal(0))
         error = await _credit(
@@ -157,6 +169,11 @@ async def refund_order(
 
 
 def _plan_refund(order: Order, command: RefundOrder, now: datetime) -> Refund:
+    if command.order_line_ids is not None and not command.order_line_ids:
+        raise ValidationFailed(
+            "Name at least one order line, or leave orderLineIds out for every refundable one",
+            ["input", "orderLineIds"],
+        )
     options = refund_options(order, _chosen_lines(
         order, command.order_line_ids, ["input", "orderLineIds"]), now)  # fmt: skip
     if command.order_line_ids is None:
