@@ -118,7 +118,7 @@ async def refund_order(
             caller.organisation_id,
             command.idempotency_key,
             "refundOrder",
-            idempotency.request_hash("refundOrder", command),
+            command,
             now,
         )
         payments = await uow.payments.for_order(order.id)

@@ -25,15 +25,18 @@ async def claim(
     organisation_id: int,
     key: str,
     operation: str,
-    fingerprint: str,
+    request: Any,
     now: datetime,
 ) -> dict[str, Any] | None:
     """None when this request owns the key and must do the work; the first result when the
-    same request was made before; IDEMPOTENCY_KEY_REUSED when the key served other input."""
+    same request was made before; IDEMPOTENCY_KEY_REUSED when the key served other input.
+    `request` is fingerprinted (with the operation), so the same key with other input is
+    recognised."""
     if not key or len(key) > MAX_KEY:
         raise ValidationFailed(
             f"idempotencyKey is 1 to {MAX_KEY} characters", ["input", "idempotencyKey"]
         )
+    fingerprint = request_hash(operation, request)
     record = await uow.idempotency.claim(organisation_id, key, operation, fingerprint, now)
     if record is None:
         return None

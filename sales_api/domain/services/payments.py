@@ -117,7 +117,7 @@ async def create_payment(
                 caller.organisation_id,
                 command.idempotency_key,
                 "createPayment",
-                idempotency.request_hash("createPayment", command),
+                command,
                 now,
             )
             if first is not None:
@@ -219,7 +219,7 @@ async def create_transaction(
                 caller.organisation_id,
                 command.idempotency_key,
                 "createTransaction",
-                idempotency.request_hash("createTransaction", command),
+                command,
                 now,
             )
             if first is not None:
@@ -279,7 +279,7 @@ async def capture_transaction(
                 caller.organisation_id,
                 command.idempotency_key,
                 "captureTransaction",
-                idempotency.request_hash("captureTransaction", command),
+                command,
                 now,
             )
             if first is not None:
@@ -356,7 +356,7 @@ async def cancel_transaction(
                 caller.organisation_id,
                 command.idempotency_key,
                 "cancelTransaction",
-                idempotency.request_hash("cancelTransaction", command),
+                command,
                 now,
             )
             if first is not None:

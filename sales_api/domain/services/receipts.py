@@ -48,7 +48,7 @@ async def send_receipt(
                 caller.organisation_id,
                 command.idempotency_key,
                 "sendReceipt",
-                idempotency.request_hash("sendReceipt", command),
+                command,
                 now,
             )
             if first is not None:

@@ -124,9 +124,8 @@ async def reserve_offers(
     async with uow_factory(write=True) as uow:
         await ensure_channel_allowed(uow, caller)
         if key is not None:
-            fingerprint = idempotency.request_hash("reserveOffers", command)
             first = await idempotency.claim(
-                uow, caller.organisation_id, key, "reserveOffers", fingerprint, now
+                uow, caller.organisation_id, key, "reserveOffers", command, now
             )
             if first is not None:
                 return await _replay(uow, caller, first)
