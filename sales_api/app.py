@@ -10,6 +10,7 @@ from typing import Any
 
 from aiodataloader import DataLoader
 from starlette.applications import Starlette
+from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 
 from sales_api.documents.ticket_pdf import PdfTicketRenderer
@@ -25,6 +26,7 @@ from sales_api.messaging.senders import DirectorySender, RoutingSender, SmtpSend
 from sales_api.persistence.database import create_engine
 from sales_api.persistence.loaders import OrderBatchReads
 from sales_api.persistence.outbox_repository import SqlOutbox
+from sales_api.persistence.readiness import readiness_check
 from sales_api.persistence.reference_data import SqlReferenceData
 from sales_api.persistence.ticket_keys import SqlTicketKeys
 from sales_api.persistence.unit_of_work import SqlUnitOfWorkFactory
@@ -33,13 +35,23 @@ from sales_api.schema.context import Loaders, SalesContext
 from sales_api.settings import Settings
 from sales_api.web.correlation import CorrelationMiddleware
 from sales_api.web.graphql_view import SalesGraphQLView
+from sales_api.web.health import live_endpoint, ready_endpoint
 from sales_api.web.issuer import DevIssuer, load_or_create_key
+from sales_api.web.metrics import MetricsMiddleware, SalesMetrics, metrics_endpoint
 from sales_api.web.oauth import jwks_endpoint, token_endpoint
 from sales_api.web.ticket_routes import ticket_keys_endpoint, ticket_pdf_endpoint
 from sales_api.web.ticket_signing import JoseTicketSigner
 from sales_api.web.tokens import HttpKeySource, KeySource, StaticKeySource, TokenVerifier
 
 GRAPHQL_PATH = "/sales/v1/graphql"
+CORS_METHODS = ("GET", "POST", "OPTIONS")
+CORS_HEADERS = (
+    "Authorization",
+    "Entur-POS",
+    "Entur-Distribution-Channel",
+    "correlationId",
+    "Content-Type",
+)
 log = logging.getLogger("sales_api.app")
 
 
@@ -93,8 +105,14 @@ def create_app(
     ticket_renderer = PdfTicketRenderer()
     outbox = SqlOutbox.for_engine(engine)
     sender = message_sender or default_sender(settings)
+    metrics = SalesMetrics(outbox.backlog)
 
-    routes: list[Any] = []
+    # Probes and metrics carry no token: the platform calls them, not a sales client.
+    routes: list[Any] = [
+        Route("/health/live", live_endpoint(), methods=["GET"]),
+        Route("/health/ready", ready_endpoint(readiness_check(engine)), methods=["GET"]),
+        Route("/metrics", metrics_endpoint(metrics), methods=["GET"]),
+    ]
     issuer: DevIssuer | None = None
     if settings.builtin_issuer:
         issuer = create_dev_issuer(settings)
@@ -136,6 +154,7 @@ def create_app(
             payment_provider=payment_provider,
             ticket_signer=ticket_signer,
             ticket_renderer=ticket_renderer,
+            events=metrics,
         )
 
     schema = build_schema(
@@ -184,7 +203,18 @@ def create_app(
             await engine.dispose()
 
     app = Starlette(routes=routes, lifespan=lifespan)
+    # Added innermost first: CORS is outermost, so a preflight is answered before anything
+    # else (no token on a preflight); every other request is counted with its correlation id.
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(CorrelationMiddleware)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=CORS_METHODS,
+            allow_headers=CORS_HEADERS,
+            expose_headers=["correlationId"],
+        )
     app.state.engine = engine
     app.state.settings = settings
     app.state.issuer = issuer
@@ -195,4 +225,5 @@ def create_app(
     app.state.ticket_signer = ticket_signer
     app.state.outbox = outbox
     app.state.sender = sender
+    app.state.metrics = metrics
     return app

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # "EdDSA" is deprecated by RFC 9864 in favour of "Ed25519"; it stays allowed if configured.
 DEFAULT_ALGORITHMS = ("ES256", "ES384", "ES512", "Ed25519", "RS256", "RS384", "RS512", "PS256")
+_ORIGIN = re.compile(r"https?://[^/\s]+")
 ASYMMETRIC_ALGORITHMS = frozenset({*DEFAULT_ALGORITHMS, "PS384", "PS512", "Ed448", "EdDSA"})
 
 
@@ -40,6 +43,9 @@ class Settings(BaseSettings):
     graphiql: bool | None = None
     introspection: bool | None = None
 
+    # Browser origins allowed to call the API, e.g. ["https://shop.example"]; none by default.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
     max_query_depth: int = Field(default=12, ge=2, le=50)
     max_aliases: int = Field(default=30, ge=1, le=1000)
     max_tokens: int = Field(default=3000, ge=100, le=100_000)
@@ -49,6 +55,27 @@ class Settings(BaseSettings):
     def _known_database(cls, value: str) -> str:
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins_from_text(cls, value: Any) -> Any:
+        """SALES_CORS_ORIGINS as a JSON list or comma-separated."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _exact_origins(cls, value: list[str]) -> list[str]:
+        # Browsers send Origin as scheme://host[:port]; "https://shop.example/" would never
+        # match and fail silently, so it is refused here instead.
+        wrong = [origin for origin in value if origin != "*" and not _ORIGIN.fullmatch(origin)]
+        if wrong:
+            raise ValueError(f"origins are scheme://host[:port], no path or slash: {wrong}")
         return value
 
     @field_validator("auth_algorithms")

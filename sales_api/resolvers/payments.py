@@ -8,7 +8,7 @@ import strawberry
 from strawberry.types.nodes import Selection
 
 from sales_api.domain.paging import PageRequest
-from sales_api.domain.payments import Payment
+from sales_api.domain.payments import Payment, TransactionStatus
 from sales_api.domain.services import payments as service
 from sales_api.resolvers.payloads import answer, sales_error_type
 from sales_api.schema.context import Info
@@ -161,15 +161,22 @@ async def capture_transaction(info: Info, input: TransactionRefInput) -> Transac
 
     async def work() -> TransactionPayload:
         command = service.TransactionRef(str(input.transaction_id), input.idempotency_key)
-        return _transaction_payload(
-            await service.capture_transaction(
-                context.uow_factory,
-                context.clock,
-                context.payment_provider,
-                context.caller,
-                command,
-            )
+        outcome = await service.capture_transaction(
+            context.uow_factory,
+            context.clock,
+            context.payment_provider,
+            context.caller,
+            command,
         )
+        captured = outcome.transaction
+        if (
+            captured is not None
+            and captured.status is TransactionStatus.CAPTURED
+            and outcome.error is None
+            and not outcome.replayed
+        ):
+            context.events.payment_captured(captured.amount, captured.currency)
+        return _transaction_payload(outcome)
 
     return await answer(work, _refused)
 

@@ -31,6 +31,8 @@ async def reserve_offers(info: Info, input: ReserveOffersInput) -> ReserveOffers
         reserved = await service.reserve_offers(
             context.uow_factory, context.reference, context.clock, context.caller, command
         )
+        if not reserved.replayed:
+            context.events.seats_held(sum(len(r.seats) for r in reserved.reservations))
         travellers = {t.id: t for t in reserved.order.travellers}
         return ReserveOffersPayload(
             order=order_aggregate_type(reserved.order),

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Protocol
 
 from aiodataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
@@ -30,6 +31,25 @@ class Loaders:
     receipts_by_order_id: DataLoader[str, list[Receipt]]
 
 
+class SaleEvents(Protocol):
+    """What resolvers report after a sale step succeeded, for the operator's counters.
+    Replays of an idempotency key are not reported: nothing happened a second time."""
+
+    def seats_held(self, count: int) -> None: ...
+
+    def payment_captured(self, amount: Decimal, currency: str) -> None: ...
+
+
+class NoSaleEvents:
+    """Reports go nowhere (tests and tools that build a context by hand)."""
+
+    def seats_held(self, count: int) -> None:
+        pass
+
+    def payment_captured(self, amount: Decimal, currency: str) -> None:
+        pass
+
+
 @dataclass(slots=True)
 class SalesContext:
     caller: Caller
@@ -40,6 +60,7 @@ class SalesContext:
     payment_provider: PaymentProvider
     ticket_signer: TicketSigner
     ticket_renderer: TicketRenderer
+    events: SaleEvents = field(default_factory=NoSaleEvents)
 
 
 Info = StrawberryInfo[SalesContext, Any]

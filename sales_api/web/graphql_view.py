@@ -11,7 +11,9 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
 from strawberry.schema import BaseSchema
+from strawberry.types import ExecutionResult
 
 from sales_api.domain.caller import Caller
 from sales_api.web.tokens import InvalidToken, VerifiedToken, VerifyToken
@@ -114,6 +116,30 @@ class SalesGraphQLView(GraphQL[Any, None]):
         scope["state"]["verified_token"] = verified
         scope["state"]["organisation_id"] = verified.organisation_id
         await super().__call__(scope, receive, send)
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: Any,
+        sub_response: Response,
+        context: Any,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Executes, and notes the operation and whether it failed for the access log and
+        the metrics (both read the request's state when it is answered)."""
+        state = request.scope["state"]
+        state["operation_name"] = request_data.operation_name
+        result = await super().execute_single(
+            request=request,
+            request_adapter=request_adapter,
+            sub_response=sub_response,
+            context=context,
+            root_value=root_value,
+            request_data=request_data,
+        )
+        state["graphql_errors"] = bool(result.errors)
+        return result
 
     async def _verify(self, scope: Scope) -> VerifiedToken:
         return await verify_bearer(scope, self._verify_token)

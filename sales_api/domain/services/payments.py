@@ -73,6 +73,8 @@ class MoneyOutcome:
     error: SalesError | None = None
     payments: list[Payment] = field(default_factory=list)
     """Every payment of the order, this one included."""
+    replayed: bool = False
+    """True when an idempotency key answered an earlier result: no money moved now."""
 
 
 async def _locked_order(uow: UnitOfWork, caller: Caller, order_id: str) -> Order:
@@ -392,8 +394,9 @@ async def _locked_transaction(
 def _outcome_of(
     order: Order, payment: Payment, payments: list[Payment], transaction_id: str
 ) -> MoneyOutcome:
+    """The answer to a replayed idempotency key."""
     transaction = next((t for t in payment.transactions if t.id == transaction_id), None)
-    return MoneyOutcome(order, payment, transaction, payments=payments)
+    return MoneyOutcome(order, payment, transaction, payments=payments, replayed=True)
 
 
 async def find_payment(

@@ -54,6 +54,8 @@ class ReserveOffers:
 class Reserved:
     order: Order
     lines: list[OrderLine] = field(default_factory=list)
+    replayed: bool = False
+    """True when an idempotency key answered an earlier result: nothing was reserved now."""
 
     @property
     def reservations(self) -> list[Reservation]:
@@ -260,7 +262,7 @@ async def _replay(uow: UnitOfWork, caller: Caller, first: dict[str, object]) -> 
     if order is None:
         raise NotFound("Order")
     wanted = set(first.get("lineIds", []))  # type: ignore[call-overload]
-    return Reserved(order, [line for line in order.lines if line.id in wanted])
+    return Reserved(order, [line for line in order.lines if line.id in wanted], replayed=True)
 
 
 @dataclass(frozen=True, slots=True)
