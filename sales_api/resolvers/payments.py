@@ -9,6 +9,7 @@ from strawberry.types.nodes import Selection
 
 from sales_api.domain.paging import PageRequest
 from sales_api.domain.payments import Payment, TransactionStatus
+from sales_api.domain.services import payment_queries
 from sales_api.domain.services import payments as service
 from sales_api.resolvers.payloads import answer, sales_error_type
 from sales_api.schema.context import Info
@@ -48,7 +49,7 @@ async def payment_types(
 
 async def payment(info: Info, id: strawberry.ID) -> PaymentType_ | None:
     context = info.context
-    found = await service.find_payment(context.uow_factory, context.caller, str(id))
+    found = await payment_queries.find_payment(context.uow_factory, context.caller, str(id))
     if found is None:
         return None
     return (await payment_types(info, [found], info.selected_fields[0].selections))[0]
@@ -58,7 +59,7 @@ async def payments(
     info: Info, page: int = 1, per_page: int = 20, filter: PaymentFilter | None = None
 ) -> PaymentConnection:
     context = info.context
-    result = await service.list_payments(
+    result = await payment_queries.list_payments(
         context.uow_factory, context.caller, list_query(filter), PageRequest(page, per_page)
     )
     items = child(info.selected_fields[0].selections, "items")
@@ -75,7 +76,7 @@ async def credits(
     info: Info, page: int = 1, per_page: int = 20, filter: CreditFilter | None = None
 ) -> CreditConnection:
     context = info.context
-    result = await service.list_credits(
+    result = await payment_queries.list_credits(
         context.uow_factory, context.caller, list_query(filter), PageRequest(page, per_page)
     )
     return CreditConnection(

@@ -12,9 +12,7 @@ from sales_api.domain.errors import ErrorCode, NotFound, SalesError, ValidationF
 from sales_api.domain.ids import new_id
 from sales_api.domain.money import normalise_currency
 from sales_api.domain.orders import Order
-from sales_api.domain.paging import ListQuery, Page, PageRequest
 from sales_api.domain.payments import (
-    Credit,
     Payment,
     PaymentDeclined,
     PaymentProvider,
@@ -397,27 +395,3 @@ def _outcome_of(
     """The answer to a replayed idempotency key."""
     transaction = next((t for t in payment.transactions if t.id == transaction_id), None)
     return MoneyOutcome(order, payment, transaction, payments=payments, replayed=True)
-
-
-async def find_payment(
-    uow_factory: UnitOfWorkFactory, caller: Caller, payment_id: str
-) -> Payment | None:
-    caller.require(Permission.SALES_READ)
-    async with uow_factory() as uow:
-        return await uow.payments.get(payment_id, caller.organisation_id)
-
-
-async def list_payments(
-    uow_factory: UnitOfWorkFactory, caller: Caller, query: ListQuery, page: PageRequest
-) -> Page[Payment]:
-    caller.require(Permission.SALES_READ)
-    async with uow_factory() as uow:
-        return await uow.payments.page(caller.organisation_id, query, page)
-
-
-async def list_credits(
-    uow_factory: UnitOfWorkFactory, caller: Caller, query: ListQuery, page: PageRequest
-) -> Page[Credit]:
-    caller.require(Permission.SALES_READ)
-    async with uow_factory() as uow:
-        return await uow.payments.credits_page(caller.organisation_id, query, page)
