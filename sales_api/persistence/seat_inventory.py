@@ -131,9 +131,3 @@ def _hold_rows(reservation: Reservation) -> list[dict[str, Any]]:
         for seat in reservation.seats
         for leg in range(reservation.from_index, reservation.to_index)
     ]
-
-
-def holds_overlapping(
-    holds: list[tuple[int, str, int]], from_index: int, to_index: int
-) -> set[SeatKey]:
-    return {(car, seat) for car, seat, leg in holds if from_index <= leg < to_index}

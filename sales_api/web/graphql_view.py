@@ -19,7 +19,6 @@ from sales_api.domain.caller import Caller
 from sales_api.web.tokens import InvalidToken, VerifiedToken, VerifyToken
 
 ContextFactory = Callable[[Caller], Any]
-MAX_HEADER = 200
 
 
 def graphql_error_body(message: str, code: str, correlation_id: str) -> bytes:
@@ -179,4 +178,4 @@ async def _respond(
     await send({"type": "http.response.body", "body": body})
 
 
-__all__ = ["MAX_HEADER", "Response", "SalesGraphQLView", "graphql_error_body"]
+__all__ = ["SalesGraphQLView", "graphql_error_body", "verify_bearer"]

@@ -4,7 +4,7 @@ old ones included, are published at /.well-known/ticket-keys.json for offline ch
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -13,12 +13,6 @@ from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet
 
 ALGORITHM = "ES256"
-
-
-class KeyRecord(Protocol):
-    kid: str
-    private_jwk: dict[str, Any]
-    retired_at: datetime | None
 
 
 class TicketKeyStore(Protocol):
@@ -105,5 +99,3 @@ def _new_key() -> tuple[str, dict[str, Any]]:
     assert key.kid is not None
     return key.kid, key.as_dict(private=True)
 
-
-JwksProvider = Callable[[], Awaitable[dict[str, Any]]]
