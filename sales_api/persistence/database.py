@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from sqlalchemy import Table, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 WRITE_OPTION = "sales_write"
+# Reads of one statement each need no transaction around them: one SELECT sees one
+# consistent snapshot by itself on both databases.
+SINGLE_STATEMENT_OPTION = "sales_single_statement"
 
 
 def is_sqlite(url: str) -> bool:
@@ -23,6 +27,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             url,
             echo=echo,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            json_deserializer=orjson.loads,
             pool_size=8,
             max_overflow=8,
             pool_timeout=60,
@@ -30,7 +35,13 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         _configure_sqlite(engine)
         return engine
     return create_async_engine(
-        url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True, pool_timeout=60
+        url,
+        echo=echo,
+        json_deserializer=orjson.loads,
+        pool_size=10,
+        max_overflow=10,
+        pool_pre_ping=True,
+        pool_timeout=60,
     )
 
 
@@ -50,10 +61,20 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     def _on_begin(connection: Connection) -> None:
         # A writer takes the write lock before it reads, so two writers can never both
         # read the same state and then both write: the second waits (busy timeout).
-        if connection.get_execution_options().get(WRITE_OPTION):
+        options = connection.get_execution_options()
+        if options.get(WRITE_OPTION):
             connection.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
+        elif not options.get(SINGLE_STATEMENT_OPTION):
             connection.exec_driver_sql("BEGIN")
+
+
+def single_statement_reads(engine: AsyncEngine) -> AsyncEngine:
+    """The engine for batch loads, each one SELECT on a short connection of its own:
+    no BEGIN and ROLLBACK round trips around it (autocommit on PostgreSQL; on SQLite,
+    where the driver is left in autocommit mode, no BEGIN is sent)."""
+    if is_sqlite(str(engine.url)):
+        return engine.execution_options(**{SINGLE_STATEMENT_OPTION: True})
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def dialect_insert(connection: AsyncConnection, table: Table) -> Any:

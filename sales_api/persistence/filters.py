@@ -155,19 +155,21 @@ async def fetch_page(
     ordering: list[Any] | None = None,
 ) -> Page[T]:
     """A page of `table`'s rows (from `source`, which may join the orders table for the
-    organisation) and the total count: two statements, both filtered in SQL. Newest first
-    with the id as tie-break unless `ordering` says otherwise."""
-    total = (
-        await connection.execute(select(func.count()).select_from(source).where(condition))
-    ).scalar_one()
-    if total == 0 or page.offset >= total:
-        return Page([], page, total)
-    rows = await connection.execute(
-        select(table)
-        .select_from(source)
-        .where(condition)
-        .order_by(*(ordering or [table.c.created_at.desc(), table.c.id.desc()]))
-        .limit(page.per_page)
-        .offset(page.offset)
-    )
-    return Page([build(row) for row in rows.mappings()], page, total)
+    organisation) and the total count, filtered in SQL: one statement, the total an
+    uncorrelated scalar subquery (evaluated once); a second (the count alone) only for a
+    page past the end. Newest first with the id as tie-break unless `ordering` says
+    otherwise."""
+    count = select(func.count()).select_from(source).where(condition)
+    rows = (
+        await connection.execute(
+            select(table, count.correlate(None).scalar_subquery().label("_page_total"))
+            .select_from(source)
+            .where(condition)
+            .order_by(*(ordering or [table.c.created_at.desc(), table.c.id.desc()]))
+            .limit(page.per_page)
+            .offset(page.offset)
+        )
+    ).mappings().all()
+    if not rows:
+        return Page([], page, (await connection.execute(count)).scalar_one())
+    return Page([build(row) for row in rows], page, rows[0]["_page_total"])

@@ -14,6 +14,7 @@ from sales_api.domain.payments import Credit, Payment
 from sales_api.domain.receipts import Receipt
 from sales_api.domain.tickets import TicketDistributionGroup
 from sales_api.persistence import tables as t
+from sales_api.persistence.database import single_statement_reads
 from sales_api.persistence.mapping import line_from_row, reservation_from_row, traveller_from_row
 from sales_api.persistence.payments_repository import (
     credit_from_row,
@@ -46,7 +47,7 @@ async def rows_by_order_ids(
 
 class OrderBatchReads:
     def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+        self._engine = single_statement_reads(engine)
 
     async def travellers_by_order_ids(self, order_ids: Sequence[str]) -> list[list[Traveller]]:
         table = t.order_travellers
@@ -67,22 +68,38 @@ class OrderBatchReads:
         )
 
     async def payments_by_order_ids(self, order_ids: Sequence[str]) -> list[list[Payment]]:
-        """Payments with their transactions: two statements for any number of orders."""
-        table = t.payments
-        grouped = await rows_by_order_ids(
-            self._engine, table, order_ids, payment_from_row, table.c.created_at, table.c.id
-        )
-        by_id = {p.id: p for payments in grouped for p in payments}
-        if by_id:
-            async with self._engine.connect() as connection:
-                rows = await connection.execute(
-                    select(t.transactions)
-                    .where(t.transactions.c.payment_id.in_(list(by_id)))
-                    .order_by(t.transactions.c.created_at, t.transactions.c.id)
+        """Payments with their transactions: one statement (payments left-joined to their
+        transactions) for any number of orders."""
+        payments, transactions = t.payments, t.transactions
+        prefix = "tx_"
+        grouped: dict[str, list[Payment]] = defaultdict(list)
+        by_id: dict[str, Payment] = {}
+        async with self._engine.connect() as connection:
+            rows = await connection.execute(
+                select(payments, *(c.label(prefix + c.name) for c in transactions.c))
+                .select_from(
+                    payments.outerjoin(transactions, transactions.c.payment_id == payments.c.id)
                 )
-                for row in rows.mappings():
-                    by_id[row["payment_id"]].transactions.append(transaction_from_row(row))
-        return grouped
+                .where(payments.c.order_id.in_(list(order_ids)))
+                .order_by(
+                    payments.c.created_at,
+                    payments.c.id,
+                    transactions.c.created_at,
+                    transactions.c.id,
+                )
+            )
+            for row in rows.mappings():
+                payment = by_id.get(row["id"])
+                if payment is None:
+                    payment = by_id[row["id"]] = payment_from_row(row)
+                    grouped[row["order_id"]].append(payment)
+                if row[prefix + "id"] is not None:
+                    payment.transactions.append(
+                        transaction_from_row(
+                            {c.name: row[prefix + c.name] for c in transactions.c}
+                        )
+                    )
+        return [grouped.get(order_id, []) for order_id in order_ids]
 
     async def credits_by_payment_ids(self, payment_ids: Sequence[str]) -> list[list[Credit]]:
         grouped: dict[str, list[Credit]] = defaultdict(list)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from sales_api.domain.money import PriceWithTax, from_minor_units, to_minor_units
@@ -123,29 +124,60 @@ def line_from_row(row: Mapping[Any, Any]) -> OrderLine:
     return OrderLine(
         id=row["id"],
         order_id=row["order_id"],
-        status=OrderLineStatus(row["status"]),
-        product=ProductSnapshot(
-            id=row["product_id"],
-            name=row["product_name"],
-            fare_class=FareClass(row["fare_class"]),
-            refundable=row["refundable"],
-            changeable=row["changeable"],
+        status=_LINE_STATUS[row["status"]],
+        product=product_snapshot(
+            row["product_id"],
+            row["product_name"],
+            row["fare_class"],
+            row["refundable"],
+            row["changeable"],
         ),
         travel=TravelSpecification(
             service_journey_id=row["service_journey_id"],
-            origin=StopPlaceRef(row["from_stop_id"], row["from_stop_name"]),
-            destination=StopPlaceRef(row["to_stop_id"], row["to_stop_name"]),
+            origin=stop_place_ref(row["from_stop_id"], row["from_stop_name"]),
+            destination=stop_place_ref(row["to_stop_id"], row["to_stop_name"]),
             departure_time=row["departure_time"],
             arrival_time=row["arrival_time"],
         ),
         traveller_ids=tuple(row["traveller_ids"]),
-        price=PriceWithTax(
-            amount=from_minor_units(row["price_amount"]),
-            tax_amount=from_minor_units(row["tax_amount"]),
-            tax_rate=Decimal(row["tax_rate_basis_points"]) / 100,
-            currency=row["currency"],
+        price=price_with_tax(
+            row["price_amount"], row["tax_amount"], row["tax_rate_basis_points"], row["currency"]
         ),
         created_at=row["created_at"],
+    )
+
+
+# Rows of a page repeat the same few stops, products and prices hundreds of times. These
+# value objects are immutable (frozen), so one instance per distinct value is shared.
+_LINE_STATUS = {status.value: status for status in OrderLineStatus}
+_RESERVATION_STATUS = {status.value: status for status in ReservationStatus}
+
+
+@lru_cache(maxsize=4096)
+def stop_place_ref(stop_id: str, name: str) -> StopPlaceRef:
+    return StopPlaceRef(stop_id, name)
+
+
+@lru_cache(maxsize=4096)
+def product_snapshot(
+    product_id: str, name: str, fare_class: str, refundable: bool, changeable: bool
+) -> ProductSnapshot:
+    return ProductSnapshot(
+        id=product_id,
+        name=name,
+        fare_class=FareClass(fare_class),
+        refundable=bool(refundable),
+        changeable=bool(changeable),
+    )
+
+
+@lru_cache(maxsize=16384)
+def price_with_tax(amount: int, tax: int, rate_basis_points: int, currency: str) -> PriceWithTax:
+    return PriceWithTax(
+        amount=from_minor_units(amount),
+        tax_amount=from_minor_units(tax),
+        tax_rate=Decimal(rate_basis_points) / 100,
+        currency=currency,
     )
 
 
@@ -181,10 +213,10 @@ def reservation_from_row(row: Mapping[Any, Any]) -> Reservation:
         id=row["id"],
         order_id=row["order_id"],
         order_line_id=row["order_line_id"],
-        status=ReservationStatus(row["status"]),
+        status=_RESERVATION_STATUS[row["status"]],
         service_journey_id=row["service_journey_id"],
-        origin=StopPlaceRef(row["from_stop_id"], row["from_stop_name"]),
-        destination=StopPlaceRef(row["to_stop_id"], row["to_stop_name"]),
+        origin=stop_place_ref(row["from_stop_id"], row["from_stop_name"]),
+        destination=stop_place_ref(row["to_stop_id"], row["to_stop_name"]),
         from_index=row["from_index"],
         to_index=row["to_index"],
         created_at=row["created_at"],
