@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
 import strawberry
 from strawberry.types.nodes import Selection
@@ -17,7 +19,7 @@ from sales_api.schema.context import Info
 from sales_api.schema.filters import OrderFilter, OrderSort, list_query
 from sales_api.schema.inputs import CreateOrderInput, UpdateOrderInput
 from sales_api.schema.sale_types import OrderRefInput
-from sales_api.schema.selection import asks_for, child
+from sales_api.schema.selection import asks_for, child, field_names
 from sales_api.schema.types import (
     OrderConnection,
     OrderPayload,
@@ -25,6 +27,14 @@ from sales_api.schema.types import (
     order_aggregate_type,
     order_type,
 )
+
+T = TypeVar("T")
+
+
+async def _load(
+    load_many: Callable[[list[str]], Awaitable[list[T]]], ids: list[str], wanted: bool
+) -> list[T] | None:
+    return await load_many(ids) if wanted and ids else None
 
 
 async def order_types(
@@ -34,38 +44,42 @@ async def order_types(
     for the lists the query asks for (no awaitable per item)."""
     ids = [order.id for order in orders]
     loaders = info.context.loaders
+    asked = field_names(selections)
     wants_lines = asks_for(selections, "orderLines")
     wants_travellers = asks_for(selections, "travellers") or asks_for(
         child(selections, "orderLines"), "travellers"
     )
-    travellers = (
-        await loaders.travellers_by_order_id.load_many(ids) if wants_travellers and ids else None
-    )
-    lines = await loaders.order_lines_by_order_id.load_many(ids) if wants_lines and ids else None
     wants_reservations = asks_for(selections, "reservations") or asks_for(
         child(selections, "orderLines"), "reservation"
     )
-    reservations = (
-        await loaders.reservations_by_order_id.load_many(ids)
-        if wants_reservations and ids
-        else None
-    )
     wants_payments = asks_for(selections, "payments") or asks_for(selections, "paymentRefs")
-    payments = await loaders.payments_by_order_id.load_many(ids) if wants_payments and ids else None
+    wants_groups = asks_for(selections, "ticketDistributionGroups") or asks_for(
+        child(selections, "orderLines"), "ticketDistributions"
+    )
+    wants_receipts = asks_for(selections, "receipts")
+    # The lists are independent: their batches are read side by side, each on its own
+    # short connection, rather than one after the other.
+    (
+        travellers,
+        lines,
+        reservations,
+        payments,
+        groups,
+        receipts,
+    ) = await asyncio.gather(
+        _load(loaders.travellers_by_order_id.load_many, ids, wants_travellers),
+        _load(loaders.order_lines_by_order_id.load_many, ids, wants_lines),
+        _load(loaders.reservations_by_order_id.load_many, ids, wants_reservations),
+        _load(loaders.payments_by_order_id.load_many, ids, wants_payments),
+        _load(loaders.ticket_groups_by_order_id.load_many, ids, wants_groups),
+        _load(loaders.receipts_by_order_id.load_many, ids, wants_receipts),
+    )
     credits: dict[str, list[Credit]] = {}
     if payments is not None and asks_for(child(selections, "payments"), "credits"):
         payment_ids = [p.id for group in payments for p in group]
         if payment_ids:
             loaded = await loaders.credits_by_payment_id.load_many(payment_ids)
             credits = dict(zip(payment_ids, loaded, strict=True))
-    wants_groups = asks_for(selections, "ticketDistributionGroups") or asks_for(
-        child(selections, "orderLines"), "ticketDistributions"
-    )
-    groups = (
-        await loaders.ticket_groups_by_order_id.load_many(ids) if wants_groups and ids else None
-    )
-    wants_receipts = asks_for(selections, "receipts")
-    receipts = await loaders.receipts_by_order_id.load_many(ids) if wants_receipts and ids else None
     return [
         order_type(
             order,
@@ -76,6 +90,7 @@ async def order_types(
             groups[index] if groups is not None else [],
             receipts[index] if receipts is not None else [],
             credits,
+            asked,
         )
         for index, order in enumerate(orders)
     ]

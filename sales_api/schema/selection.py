@@ -26,3 +26,8 @@ def child(selections: Iterable[Selection], name: str) -> list[Selection]:
 
 def asks_for(selections: Iterable[Selection], name: str) -> bool:
     return any(field.name == name for field in _fields(selections))
+
+
+def field_names(selections: Iterable[Selection]) -> set[str]:
+    """The names of the fields selected at this level (fragments included)."""
+    return {field.name for field in _fields(selections)}

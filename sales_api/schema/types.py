@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Container
 from datetime import datetime
+from functools import lru_cache
 
 import strawberry
 
@@ -205,7 +207,9 @@ def traveller_type(traveller: domain.Traveller) -> TravellerType:
     )
 
 
+@lru_cache(maxsize=4096)
 def stop_place_type(stop: domain.StopPlaceRef) -> StopPlaceType:
+    """Shared, never changed: a page names the same few stops hundreds of times."""
     return StopPlaceType(id=strawberry.ID(stop.id), name=stop.name)
 
 
@@ -277,8 +281,14 @@ def order_type(
     groups: list[TicketDistributionGroup] | None = None,
     receipts: list[Receipt] | None = None,
     credits_by_payment: dict[str, list[Credit]] | None = None,
+    asked: Container[str] | None = None,
 ) -> OrderType:
-    """The schema view of an order; nested lists come from the aggregate or the loaders."""
+    """The schema view of an order; nested lists come from the aggregate or the loaders.
+    With `asked` (the field names the query selects), lists it does not ask for stay empty."""
+
+    def wanted(name: str) -> bool:
+        return asked is None or name in asked
+
     by_id = {t.id: t for t in travellers}
     by_line = {r.order_line_id: r for r in reservations}
     tickets_by_line: dict[str, list[TicketDistribution]] = {}
@@ -302,16 +312,22 @@ def order_type(
         )
         if contact
         else None,
-        travellers=[traveller_type(t) for t in travellers],
+        travellers=[traveller_type(t) for t in travellers] if wanted("travellers") else [],
         order_lines=[
             order_line_type(line, by_id, by_line.get(line.id), tickets_by_line.get(line.id))
             for line in lines
         ],
-        reservations=[reservation_type(r) for r in reservations],
-        payment_refs=[payment_ref_type(ref) for ref in payment_refs(payments or [])],
+        reservations=[reservation_type(r) for r in reservations]
+        if wanted("reservations")
+        else [],
+        payment_refs=[payment_ref_type(ref) for ref in payment_refs(payments or [])]
+        if wanted("paymentRefs")
+        else [],
         payments=[
             payment_type(p, (credits_by_payment or {}).get(p.id, [])) for p in payments or []
-        ],
+        ]
+        if wanted("payments")
+        else [],
         ticket_distribution_groups=[group_type(g) for g in groups or []],
         receipts=[receipt_type(r) for r in receipts or []],
         created_at=order.created_at,
