@@ -123,10 +123,19 @@ def summary(latencies: list[float]) -> dict[str, float]:
 
 
 @contextlib.contextmanager
-def process(command: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    child = subprocess.Popen(command, cwd=ROOT, env=env)
+def process(
+    command: list[str], env: dict[str, str], log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """The server as a child process; what it prints (a JSON line per request) goes to
+    `log`, whose end is shown if the run fails."""
+    with log.open("wb") as output:
+        child = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=output)
     try:
         yield child
+    except BaseException:
+        tail = log.read_text(errors="replace").splitlines()[-20:]
+        print(f"--- the end of {log.name}:", *tail, sep="\n", file=sys.stderr)
+        raise
     finally:
         child.terminate()
         try:
@@ -319,13 +328,13 @@ def _check(payload: dict[str, Any]) -> None:
 
 async def sales_rate(client: Client, args: argparse.Namespace, rng: random.Random) -> dict:
     await client.login()
-    await run_concurrently([lambda: one_sale(client, rng)] * 4, args.concurrency)  # warm up
+    await run_concurrently([lambda: one_sale(client, rng)] * 4, args.sales_concurrency)  # warm
     _, seconds = await run_concurrently(
-        [lambda: one_sale(client, rng)] * args.sales, args.concurrency
+        [lambda: one_sale(client, rng)] * args.sales, args.sales_concurrency
     )
     result = {
         "sales": args.sales,
-        "concurrency": args.concurrency,
+        "concurrency": args.sales_concurrency,
         "seconds": round(seconds, 2),
         "sales_per_second": round(args.sales / seconds, 2),
     }
@@ -374,18 +383,40 @@ async def bench_database(
         "--baseline-port", str(baseline_port),
     ]  # fmt: skip
     rng = random.Random(7)
-    with process(command, environment(database_url, data_dir)) as child:
+    with process(command, environment(database_url, data_dir), work / f"{label}.log") as child:
         graphql = f"http://127.0.0.1:{graphql_port}"
         baseline = f"http://127.0.0.1:{baseline_port}"
         await wait_until_up([f"{graphql}/health/live", f"{baseline}/orders"], child)
-        limits = httpx.Limits(max_connections=args.concurrency * 2)
+        limits = httpx.Limits(max_connections=max(args.concurrency, args.sales_concurrency) * 2)
         async with httpx.AsyncClient(timeout=120, limits=limits) as http:
             client = Client(http, graphql + GRAPHQL, baseline)
             await client.login()
             result.update(await compare(client, args, rng))
             result["sales_1_worker"] = await sales_rate(client, args, rng)
         result["server_memory_kib"] = rss_kib(child.pid)
+    result["statement_counts"] = await statement_counts(database_url, data_dir)
+    print(f"[{label}] statement counts in {result['statement_counts']['seconds']} s", flush=True)
     return result
+
+
+async def statement_counts(database_url: str, data_dir: Path) -> dict[str, Any]:
+    """SELECTs per read query with every nested list, small and large (perPage 1 and 100;
+    fewest and most lines, ...), after three whole sales, in process over the bench
+    database (bench/statement_counts.py). The cost limit is raised for perPage: 100."""
+    from bench.statement_counts import report
+    from sales_api.app import create_app
+    from sales_api.settings import Settings
+
+    settings = Settings(database_url=database_url, data_dir=data_dir, max_query_cost=10_000_000)
+    app = create_app(settings)
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
+            client = Client(http, "http://bench" + GRAPHQL, None)
+            await client.login()
+            return await report(http, app.state.engine, client.headers)
+    finally:
+        await app.state.engine.dispose()
 
 
 async def sales_with_workers(
@@ -397,16 +428,54 @@ async def sales_with_workers(
     command = [
         sys.executable, "-m", "sales_api", "serve", "--port", str(port), "--workers", str(workers)
     ]  # fmt: skip
-    with process(command, environment(database_url, data_dir)) as child:
+    log = work / f"serve-{workers}.log"
+    with process(command, environment(database_url, data_dir), log) as child:
         base = f"http://127.0.0.1:{port}"
         await wait_until_up([f"{base}/health/live"], child)
         await asyncio.sleep(1 if workers == 1 else 3)  # every worker up
-        limits = httpx.Limits(max_connections=args.concurrency * 2)
+        limits = httpx.Limits(max_connections=args.sales_concurrency * 2)
         async with httpx.AsyncClient(timeout=120, limits=limits) as http:
             client = Client(http, base + GRAPHQL, None)
             result = await sales_rate(client, args, random.Random(11 + workers))
         result["rss_kib_all_processes"] = tree_rss_kib(child.pid)
     return result
+
+
+async def postgres_sales(url: str, work: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """Whole sales on PostgreSQL against `sales-api serve` with one and then two worker
+    processes, on a fresh database (migrated, catalogue loaded; the sales need no seeded
+    orders). With `--postgres-latency`, the seeded latency comparison runs there too."""
+    if not await asyncio.to_thread(postgres_reachable, url):
+        print(f"[postgresql] {url} does not answer: skipped", flush=True)
+        return {"skipped": f"{url} did not answer"}
+    own, drop = await asyncio.to_thread(own_postgres_database, url)
+    try:
+        if args.postgres_latency:
+            result = await bench_database("postgresql", own, work, args)
+        else:
+            await asyncio.to_thread(prepare_database, own)
+            result = {}
+        for workers in (1, 2):
+            key = f"sales_serve_{workers}_worker{'s' if workers > 1 else ''}"
+            print(f"[postgresql] sales against serve --workers {workers} ...", flush=True)
+            result[key] = await sales_with_workers(own, work, workers, args)
+        one = result["sales_serve_1_worker"]["sales_per_second"]
+        two = result["sales_serve_2_workers"]["sales_per_second"]
+        result["two_workers_over_one"] = round(two / one, 2) if one else None
+        return result
+    finally:
+        await asyncio.to_thread(drop)
+
+
+def postgres_reachable(url: str) -> bool:
+    from sqlalchemy import make_url
+
+    address = make_url(url)
+    try:
+        with socket.create_connection((address.host or "127.0.0.1", address.port or 5432), 2):
+            return True
+    except OSError:
+        return False
 
 
 def own_postgres_database(url: str) -> tuple[str, Callable[[], None]]:
@@ -431,12 +500,18 @@ def own_postgres_database(url: str) -> tuple[str, Callable[[], None]]:
 def print_table(results: dict[str, Any]) -> None:
     rows: list[tuple[str, ...]] = []
     for label, result in results["databases"].items():
-        seed = result["seed"]
-        rows.append(
-            (label, "seed", f"{seed['orders']} orders, {seed['order_lines']} lines",
-             f"{seed['seconds']} s")
-        )  # fmt: skip
+        if "skipped" in result:
+            rows.append((label, "skipped", result["skipped"], ""))
+            continue
+        if "seed" in result:
+            seed = result["seed"]
+            rows.append(
+                (label, "seed", f"{seed['orders']} orders, {seed['order_lines']} lines",
+                 f"{seed['seconds']} s")
+            )  # fmt: skip
         for name in ("orders_page", "order_by_id"):
+            if name not in result:
+                continue
             item = result[name]
             for kind in ("graphql", "handwritten"):
                 rows.append(
@@ -454,11 +529,25 @@ def print_table(results: dict[str, Any]) -> None:
                 if "rss_kib_all_processes" in sales:
                     rss = sales["rss_kib_all_processes"] / 1024
                     rows.append((label, f"{key} RSS", f"{rss:.0f} MiB", "all processes"))
-        memory = result["server_memory_kib"]
-        rows.append(
-            (label, "server RSS", f"{memory['VmRSS'] / 1024:.0f} MiB",
-             f"peak {memory['VmHWM'] / 1024:.0f} MiB")
-        )  # fmt: skip
+        if "two_workers_over_one" in result:
+            rows.append(
+                (label, "2 workers / 1 worker", f"{result['two_workers_over_one']}x", "sales/s")
+            )
+        if "server_memory_kib" in result:
+            memory = result["server_memory_kib"]
+            rows.append(
+                (label, "server RSS", f"{memory['VmRSS'] / 1024:.0f} MiB",
+                 f"peak {memory['VmHWM'] / 1024:.0f} MiB")
+            )  # fmt: skip
+        for name, counted in result.get("statement_counts", {}).get("queries", {}).items():
+            small, large = counted["selects"]
+            grows = "" if small == large else " GROWS"
+            runs = "perPage 1 / 100" if counted["paged"] else "small / large"
+            entries = "{} / {}".format(*counted["list_entries"])
+            rows.append(
+                (label, f"SELECTs {name}", f"{small} / {large}{grows}",
+                 f"{runs}, {entries} list entries")
+            )  # fmt: skip
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
@@ -476,16 +565,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         work = Path(folder)
         sqlite_url = f"sqlite+aiosqlite:///{work / 'bench.db'}"
         results["databases"]["sqlite"] = await bench_database("sqlite", sqlite_url, work, args)
-        if args.postgres:
-            url, drop = await asyncio.to_thread(own_postgres_database, args.postgres)
-            try:
-                pg = await bench_database("postgresql", url, work, args)
-                for workers in (1, 2):
-                    key = f"sales_serve_{workers}_worker{'s' if workers > 1 else ''}"
-                    pg[key] = await sales_with_workers(url, work, workers, args)
-                results["databases"]["postgresql"] = pg
-            finally:
-                await asyncio.to_thread(drop)
+        if args.postgres and not args.no_postgres:
+            results["databases"]["postgresql"] = await postgres_sales(args.postgres, work, args)
     results["seconds"] = round(time.perf_counter() - started, 1)
     return results
 
@@ -493,11 +574,29 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     parser.add_argument("--orders", type=int, default=10_000, help="orders to seed")
-    parser.add_argument("--postgres", help="also on PostgreSQL: postgresql+asyncpg://...")
+    parser.add_argument(
+        "--postgres",
+        default="postgresql+asyncpg://postgres@127.0.0.1:5432/postgres",
+        help="PostgreSQL for the sales with 1 and 2 workers (a fresh database is made "
+        "beside this one and dropped); default %(default)s",
+    )
+    parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    parser.add_argument(
+        "--postgres-latency",
+        action="store_true",
+        help="also seed PostgreSQL and compare latencies there (adds several minutes)",
+    )
     parser.add_argument("--concurrency", type=int, default=4, help="requests in flight")
     parser.add_argument("--requests", type=int, default=100, help="requests per round")
     parser.add_argument("--rounds", type=int, default=4, help="rounds of each kind")
     parser.add_argument("--sales", type=int, default=100, help="sales to time")
+    parser.add_argument(
+        "--sales-concurrency",
+        type=int,
+        default=16,
+        help="sales in flight: enough to keep the server busy, so that a second worker "
+        "has work to take (%(default)s)",
+    )
     parser.add_argument("--seed-processes", type=int, default=2, help="seeding processes")
     args = parser.parse_args(argv)
     results = asyncio.run(main_async(args))

@@ -480,7 +480,8 @@ async def test_filter_runs_in_sql(api: Api, app: Starlette, dataset: dict[str, O
         where = sql[sql.index("WHERE") :]
         assert where.count("orders.total_amount >=") == 2
         assert where.count("orders.organisation_id =") == 2
-        assert list(params).count(100000) == 2
+        # SQLite binds the value once per use; PostgreSQL's numbered parameters bind it once.
+        assert 100000 in list(params)
 
     with recorded_statements(app) as statements:
         ids = await ids_of(api, {"serviceJourneyId": {"eq": "SJ:3"}})
