@@ -174,10 +174,11 @@ class Catalogue:
         if entry is None:
             return None
         try:
-            operating_date = date.fromisoformat(day)
-        except ValueError:
+            return self._dated(entry, date.fromisoformat(day))
+        except (ValueError, OverflowError):
+            # Not a date; or a run whose times fall outside the calendar (a late run on
+            # 9999-12-31 arrives in the year 10000), which cannot exist.
             return None
-        return self._dated(entry, operating_date)
 
     def _dated(self, entry: TimetableEntry, operating_date: date) -> ServiceJourney:
         first = datetime.combine(operating_date, entry.departure, LOCAL_TIME)
@@ -222,6 +223,9 @@ def departures(
     """Segments from -> to of the journeys that leave `from_stop` on the local date `on`."""
     if catalogue.stop_place(from_stop) is None or catalogue.stop_place(to_stop) is None:
         raise ValidationFailed("Unknown stop place", ["fromStopPlaceId"])
+    if on < today:
+        # Nothing of the past is sold; and before 0001-01-01 there is no evening before.
+        return []
     found: list[Segment] = []
     # A run that started the evening before may still leave this stop on the date asked.
     for day in (on - timedelta(days=1), on):

@@ -161,15 +161,19 @@ async def fetch_page(
     otherwise."""
     count = select(func.count()).select_from(source).where(condition)
     rows = (
-        await connection.execute(
-            select(table, count.correlate(None).scalar_subquery().label("_page_total"))
-            .select_from(source)
-            .where(condition)
-            .order_by(*(ordering or [table.c.created_at.desc(), table.c.id.desc()]))
-            .limit(page.per_page)
-            .offset(page.offset)
+        (
+            await connection.execute(
+                select(table, count.correlate(None).scalar_subquery().label("_page_total"))
+                .select_from(source)
+                .where(condition)
+                .order_by(*(ordering or [table.c.created_at.desc(), table.c.id.desc()]))
+                .limit(page.per_page)
+                .offset(page.offset)
+            )
         )
-    ).mappings().all()
+        .mappings()
+        .all()
+    )
     if not rows:
         return Page([], page, (await connection.execute(count)).scalar_one())
     return Page([build(row) for row in rows], page, rows[0]["_page_total"])

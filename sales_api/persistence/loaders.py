@@ -95,9 +95,7 @@ class OrderBatchReads:
                     grouped[row["order_id"]].append(payment)
                 if row[prefix + "id"] is not None:
                     payment.transactions.append(
-                        transaction_from_row(
-                            {c.name: row[prefix + c.name] for c in transactions.c}
-                        )
+                        transaction_from_row({c.name: row[prefix + c.name] for c in transactions.c})
                     )
         return [grouped.get(order_id, []) for order_id in order_ids]
 

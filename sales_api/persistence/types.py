@@ -50,4 +50,3 @@ class UTCDateTime(TypeDecorator[datetime]):
             return parsed.astimezone(UTC)
 
         return process
-

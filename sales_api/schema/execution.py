@@ -120,9 +120,7 @@ def _nullable_object(plan: ObjectPlan) -> Completer:
     return complete
 
 
-def _compile(
-    type_name: str, entries: list[tuple[str, str | None, Completer | None]]
-) -> ObjectPlan:
+def _compile(type_name: str, entries: list[tuple[str, str | None, Completer | None]]) -> ObjectPlan:
     """The plan of a selection: a dict display reading each attribute and completing it
     (a str, int or bool leaf that needs no coercion is taken as is)."""
     shape = tuple(

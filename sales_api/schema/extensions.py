@@ -17,6 +17,9 @@ from sales_api.schema.context import SalesContext
 
 log = logging.getLogger("sales_api.graphql")
 _HEADER_VALUE = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,199}")
+# graphql-core's suggestions, anywhere in a message: "Did you mean 'orders' or 'order'?",
+# "Did you mean the enum value 'DRAFT'?" (names never hold a "?").
+_SUGGESTIONS = re.compile(r" Did you mean [^?]*\?")
 
 
 def _bad_request(message: str) -> GraphQLError:
@@ -78,7 +81,12 @@ class RequiredHeaders(SchemaExtension):
 
 class ErrorShaping(SchemaExtension):
     """Every top-level error gets `extensions.code` and the correlation id; unexpected
-    exceptions are masked as INTERNAL_SERVER_ERROR, their traceback only in the log."""
+    exceptions are masked as INTERNAL_SERVER_ERROR, their traceback only in the log. With
+    `hide_suggestions` (when introspection is off) graphql-core's "Did you mean ...?" is cut,
+    as it would tell field, argument and enum names introspection no longer does."""
+
+    def __init__(self, *, hide_suggestions: bool = False) -> None:
+        self.hide_suggestions = hide_suggestions
 
     def on_operation(self) -> Iterator[None]:
         yield
@@ -116,6 +124,8 @@ class ErrorShaping(SchemaExtension):
         else:
             extensions.setdefault("code", "GRAPHQL_VALIDATION_FAILED")
         extensions["correlationId"] = correlation_id
+        if self.hide_suggestions:
+            message = _SUGGESTIONS.sub("", message)
         return GraphQLError(
             message,
             nodes=error.nodes,

@@ -317,15 +317,11 @@ def order_type(
             order_line_type(line, by_id, by_line.get(line.id), tickets_by_line.get(line.id))
             for line in lines
         ],
-        reservations=[reservation_type(r) for r in reservations]
-        if wanted("reservations")
-        else [],
+        reservations=[reservation_type(r) for r in reservations] if wanted("reservations") else [],
         payment_refs=[payment_ref_type(ref) for ref in payment_refs(payments or [])]
         if wanted("paymentRefs")
         else [],
-        payments=[
-            payment_type(p, (credits_by_payment or {}).get(p.id, [])) for p in payments or []
-        ]
+        payments=[payment_type(p, (credits_by_payment or {}).get(p.id, [])) for p in payments or []]
         if wanted("payments")
         else [],
         ticket_distribution_groups=[group_type(g) for g in groups or []],

@@ -35,8 +35,10 @@ def ticket_pdf_endpoint(verify_token: VerifyToken, ticket_pdf: TicketPdf):  # ty
             correlation_id=correlation_id,
         )
         ticket_id = request.path_params["ticket_id"]
+        # No ticket id holds a NUL ("%00"), and PostgreSQL fails a query that carries one.
+        plausible = len(ticket_id) <= 32 and "\x00" not in ticket_id
         try:
-            pdf = await ticket_pdf(caller, ticket_id) if len(ticket_id) <= 32 else None
+            pdf = await ticket_pdf(caller, ticket_id) if plausible else None
         except PermissionDenied as error:
             return Response(
                 graphql_error_body(str(error), "FORBIDDEN", correlation_id),

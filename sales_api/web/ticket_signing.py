@@ -98,4 +98,3 @@ def _new_key() -> tuple[str, dict[str, Any]]:
     key.ensure_kid()
     assert key.kid is not None
     return key.kid, key.as_dict(private=True)
-

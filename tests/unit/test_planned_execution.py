@@ -94,7 +94,7 @@ QUERIES = [
     "{ orders { ...O } } fragment O on Order { id best { ...L } } fragment L on Line { id at }",
     "{ orders { id ... on Order { tags lines { id } } } }",
     "query($s: Boolean!) { orders { id @skip(if: $s) lines @include(if: $s) { id } } }",
-    "{ orders { lines { id shout shout2: shout(suffix: \"?\") } } }",
+    '{ orders { lines { id shout shout2: shout(suffix: "?") } } }',
     "{ orders { best { seats { number } } lines { seats { number window } } } }",
 ]
 
