@@ -11,7 +11,7 @@ from typing import Any
 from aiodataloader import DataLoader
 from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from sales_api.documents.ticket_pdf import PdfTicketRenderer
 from sales_api.domain.caller import Caller
@@ -34,6 +34,7 @@ from sales_api.schema.build import build_schema
 from sales_api.schema.context import Loaders, SalesContext
 from sales_api.settings import Settings
 from sales_api.web.correlation import CorrelationMiddleware
+from sales_api.web.explorer import ExplorerAssets, assets_path
 from sales_api.web.graphql_view import SalesGraphQLView
 from sales_api.web.health import live_endpoint, ready_endpoint
 from sales_api.web.issuer import DevIssuer, load_or_create_key
@@ -161,6 +162,8 @@ def create_app(
         max_depth=settings.max_query_depth,
         max_aliases=settings.max_aliases,
         max_tokens=settings.max_tokens,
+        max_cost=settings.max_query_cost,
+        max_mutations=settings.max_mutations,
         introspection=settings.introspection_enabled,
     )
     view = SalesGraphQLView(
@@ -168,8 +171,11 @@ def create_app(
         verify_token=verifier.verify,
         context_factory=context_factory,
         graphiql=settings.graphiql_enabled,
+        max_body_bytes=settings.max_body_bytes,
     )
     routes.append(Route(GRAPHQL_PATH, view, methods=["GET", "POST"]))
+    if settings.graphiql_enabled:
+        routes.append(Mount(assets_path(GRAPHQL_PATH), ExplorerAssets()))
 
     async def pdf_of(caller: Caller, ticket_id: str) -> bytes | None:
         return await ticket_pdf(uow_factory, ticket_renderer, caller, ticket_id)

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLRequestData
@@ -16,9 +16,15 @@ from strawberry.schema import BaseSchema
 from strawberry.types import ExecutionResult
 
 from sales_api.domain.caller import Caller
+from sales_api.web.explorer import explorer_page
 from sales_api.web.tokens import InvalidToken, VerifiedToken, VerifyToken
 
 ContextFactory = Callable[[Caller], Any]
+MAX_BODY_BYTES = 64 * 1024
+
+
+class BodyTooLarge(Exception):
+    """The request body is (or says it is) over the limit."""
 
 
 def graphql_error_body(message: str, code: str, correlation_id: str) -> bytes:
@@ -45,6 +51,47 @@ async def verify_bearer(scope: Scope, verify_token: VerifyToken) -> VerifiedToke
     return await verify_token(token.strip())
 
 
+def declares_too_large(scope: Scope, limit: int) -> bool:
+    declared = next((v for n, v in scope["headers"] if n == b"content-length"), b"")
+    return declared.isdigit() and int(declared) > limit
+
+
+async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
+    """The request body, refused with BodyTooLarge as soon as it passes `limit` bytes:
+    at once when Content-Length says so, else while it streams in (chunked, or a
+    Content-Length that lies), so an oversized body is never held in memory."""
+    if declares_too_large(scope, limit):
+        raise BodyTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect
+        chunk: bytes = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+        more = bool(message.get("more_body", False))
+    return b"".join(chunks)
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that hands over the body already read, then listens to the client."""
+    pending = True
+
+    async def replay() -> Message:
+        nonlocal pending
+        if pending:
+            pending = False
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
 def _header(request: Request, name: str) -> str | None:
     value = request.headers.get(name)
     if value is None:
@@ -53,8 +100,9 @@ def _header(request: Request, name: str) -> str | None:
 
 
 class SalesGraphQLView(GraphQL[Any, None]):
-    """POST JSON only (no queries in URLs, where tokens and data would be logged);
-    GET from a browser serves GraphiQL when it is enabled."""
+    """POST JSON only (no queries in URLs, where tokens and data would be logged), one
+    operation per request (no batches), at most `max_body_bytes`; GET from a browser serves
+    GraphiQL when it is enabled."""
 
     def __init__(
         self,
@@ -63,6 +111,7 @@ class SalesGraphQLView(GraphQL[Any, None]):
         verify_token: VerifyToken,
         context_factory: ContextFactory,
         graphiql: bool,
+        max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         super().__init__(
             schema,
@@ -72,6 +121,7 @@ class SalesGraphQLView(GraphQL[Any, None]):
         )
         self._verify_token = verify_token
         self._context_factory = context_factory
+        self._max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -102,6 +152,9 @@ class SalesGraphQLView(GraphQL[Any, None]):
                 [(b"allow", b"GET, POST")],
             )
             return
+        if declares_too_large(scope, self._max_body_bytes):
+            await self._too_large(send, correlation_id)  # refused before reading a byte
+            return
         try:
             verified = await self._verify(scope)
         except InvalidToken as error:
@@ -114,7 +167,34 @@ class SalesGraphQLView(GraphQL[Any, None]):
             return
         scope["state"]["verified_token"] = verified
         scope["state"]["organisation_id"] = verified.organisation_id
-        await super().__call__(scope, receive, send)
+        try:
+            body = await read_body(scope, receive, self._max_body_bytes)
+        except BodyTooLarge:
+            await self._too_large(send, correlation_id)
+            return
+        except ClientDisconnect:
+            return
+        if body.lstrip()[:1] == b"[":
+            # Strawberry refuses batches unless configured to; refused here whatever it does.
+            await _respond(
+                send,
+                400,
+                graphql_error_body(
+                    "Batched operations are not supported: send one operation per request",
+                    "BAD_REQUEST",
+                    correlation_id,
+                ),
+            )
+            return
+        await super().__call__(scope, _replaying(body, receive), send)
+
+    async def _too_large(self, send: Send, correlation_id: str) -> None:
+        message = f"The request body is larger than {self._max_body_bytes} bytes"
+        await _respond(send, 413, graphql_error_body(message, "PAYLOAD_TOO_LARGE", correlation_id))
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """Our own GraphiQL page: every file from this service, no CDN, a strict CSP."""
+        return explorer_page(request.url.path)
 
     async def execute_single(
         self,
