@@ -5,29 +5,46 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from pathlib import Path
 
-from pydantic import ValidationError
-
-from sales_api.settings import Settings
+from sales_api.settings import (
+    ConfigurationError,
+    Settings,
+    settings_from_environment,
+    unknown_variables,
+)
 
 
 def _settings() -> Settings:
     try:
-        return Settings()
-    except ValidationError as error:
-        problems = "; ".join(
-            f"SALES_{'_'.join(str(p) for p in e['loc']).upper() or '?'}: {e['msg']}"
-            for e in error.errors()
-        )
-        sys.exit(f"sales-api: bad configuration: {problems}")
+        return settings_from_environment()
+    except ConfigurationError as error:
+        sys.exit(f"sales-api: bad configuration: {error}")
 
 
 def _upgrade(settings: Settings) -> None:
+    import sqlite3
+
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
     from sales_api.persistence.migrate import upgrade
 
-    upgrade(settings.database_url)
+    url = make_url(settings.database_url)
+    # A database that cannot be reached or opened: one line, not a traceback.
+    cannot_open = f"sales-api: SALES_DATABASE_URL: cannot open {url.render_as_string()}"
+    try:
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            # Opened here first: aiosqlite failing to open a file can print a stray
+            # traceback from its worker thread.
+            sqlite3.connect(url.database).close()
+        upgrade(settings.database_url)
+    except sqlite3.Error as error:
+        sys.exit(f"{cannot_open}: {error}")
+    except (OSError, SQLAlchemyError) as error:
+        sys.exit(f"{cannot_open}: {getattr(error, 'orig', None) or error}")
 
 
 def _seed(settings: Settings, path: Path | None, *, replace: bool = True) -> int:
@@ -63,7 +80,10 @@ def serve(args: argparse.Namespace) -> None:
     if settings.builtin_issuer:
         from sales_api.app import create_dev_issuer
 
-        create_dev_issuer(settings)  # make the signing key once, before the workers start
+        try:
+            create_dev_issuer(settings)  # make the signing key once, before the workers start
+        except OSError as error:
+            sys.exit(f"sales-api: SALES_DATA_DIR: cannot keep the issuer key there: {error}")
     base = f"http://{args.host}:{args.port}"
     print(f"Sales API: GraphiQL at {base}/sales/v1/graphql", flush=True)
     if settings.builtin_issuer:
@@ -99,10 +119,16 @@ def token(args: argparse.Namespace) -> None:
         sys.exit(f"sales-api: {error.description}: {args.client_id!r}")
 
 
-def export_schema(_args: argparse.Namespace) -> None:
+def export_schema(args: argparse.Namespace) -> None:
     from sales_api.schema.build import build_schema
 
-    print(build_schema().as_str())
+    sdl = build_schema().as_str()
+    if args.markdown:
+        from sales_api.schema.reference import markdown_reference
+
+        print(markdown_reference(sdl), end="")
+    else:
+        print(sdl)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -129,9 +155,14 @@ def main(argv: list[str] | None = None) -> None:
     token_parser.set_defaults(run=token)
 
     schema_parser = commands.add_parser("export-schema", help="print the GraphQL SDL")
+    schema_parser.add_argument(
+        "--markdown", action="store_true", help="the schema reference (docs/schema-reference.md)"
+    )
     schema_parser.set_defaults(run=export_schema)
 
     args = parser.parse_args(argv)
+    for name in unknown_variables(os.environ):
+        print(f"sales-api: {name} is not a setting and is ignored", file=sys.stderr)
     args.run(args)
 
 
