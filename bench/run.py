@@ -589,7 +589,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, default=4, help="requests in flight")
     parser.add_argument("--requests", type=int, default=100, help="requests per round")
     parser.add_argument("--rounds", type=int, default=4, help="rounds of each kind")
-    parser.add_argument("--sales", type=int, default=100, help="sales to time")
+    parser.add_argument("--sales", type=int, default=300, help="sales to time")
     parser.add_argument(
         "--sales-concurrency",
         type=int,
