@@ -11,6 +11,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from sales_api.web.metrics import request_outcome
+
 correlation_id_var: contextvars.ContextVar[str] = contextvars.ContextVar(
     "correlation_id", default=""
 )
@@ -62,6 +64,7 @@ class CorrelationMiddleware:
                     "method": scope.get("method"),
                     "path": scope.get("path"),
                     "status": status,
+                    "outcome": request_outcome(status, scope),
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                     "organisation_id": state.get("organisation_id"),
                     "operation_name": state.get("operation_name"),

@@ -125,7 +125,8 @@ def _operation(scope: Scope) -> str:
     return path if isinstance(path, str) else UNMATCHED
 
 
-def _outcome(status: int, scope: Scope) -> str:
+def request_outcome(status: int, scope: Scope) -> str:
+    """ok, error (an HTTP error or GraphQL errors in the answer) or unauthorized."""
     if status == 401:
         return "unauthorized"
     if status >= 400 or scope.get("state", {}).get("graphql_errors"):
@@ -158,7 +159,7 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_noting_status)
         finally:
             self.metrics.record_request(
-                _operation(scope), _outcome(status, scope), time.perf_counter() - started
+                _operation(scope), request_outcome(status, scope), time.perf_counter() - started
             )
 
 
