@@ -79,6 +79,13 @@ class Settings(BaseSettings):
         le=86_400,
         description="at most one JWKS re-fetch per this many seconds on an unknown `kid`",
     )
+    auth_jwks_max_age_seconds: int = Field(
+        default=600,
+        ge=60,
+        le=86_400,
+        description="keys older than this are fetched again, so a key the issuer withdrew "
+        "stops working (a failed fetch keeps the keys in hand)",
+    )
 
     builtin_issuer: bool = Field(
         default=True,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import json
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -69,7 +70,9 @@ class TokenVerifier:
     JWKS re-fetch per `refetch_interval` seconds, so forged kids cannot hammer the issuer.
     While no keys could be fetched yet, a failed fetch is retried at most once per
     `retry_interval` seconds; requests in between are refused at once instead of queueing
-    behind one fetch each."""
+    behind one fetch each. Keys older than `max_age` seconds are fetched again on the next
+    verification, so a key the issuer withdrew stops working (a failed fetch keeps the
+    keys in hand: the issuer being down must not lock every caller out)."""
 
     def __init__(
         self,
@@ -82,6 +85,7 @@ class TokenVerifier:
         leeway: int = 30,
         refetch_interval: float = 60.0,
         retry_interval: float = 5.0,
+        max_age: float = 600.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._source = source
@@ -92,6 +96,7 @@ class TokenVerifier:
         self._leeway = leeway
         self._refetch_interval = refetch_interval
         self._retry_interval = min(retry_interval, refetch_interval)
+        self._max_age = max(max_age, refetch_interval)
         self._monotonic = monotonic
         self._keys: KeySet | None = None
         self._fetched_at: float | None = None
@@ -139,6 +144,11 @@ class TokenVerifier:
         return key
 
     async def _current_keys(self) -> KeySet | None:
+        if self._keys is not None and self._stale():
+            async with self._lock:
+                if self._stale():
+                    with contextlib.suppress(Exception):
+                        await self._refresh()
         if self._keys is None:
             async with self._lock:
                 if self._keys is None:
@@ -151,6 +161,11 @@ class TokenVerifier:
                     except Exception as error:
                         raise InvalidToken("the issuer's keys could not be fetched") from error
         return self._keys
+
+    def _stale(self) -> bool:
+        return self._fetched_at is not None and (
+            self._monotonic() - self._fetched_at >= self._max_age
+        )
 
     async def _refresh(self) -> KeySet | None:
         self._fetched_at = self._monotonic()

@@ -19,6 +19,7 @@ AUDIENCE = "sales-api"
 ORG_CLAIM = "https://entur.io/organisationID"
 INTERVAL = 60.0
 RETRY = 5.0
+MAX_AGE = 600.0  # the verifier's default
 
 
 def new_key(kid: str) -> ECKey:
@@ -152,9 +153,42 @@ async def test_keys_are_fetched_once_and_cached(
     assert source.fetches == 0  # nothing is fetched before the first token
     for _ in range(5):
         await verifier.verify(token(KEY_A))
-        clock.advance(INTERVAL * 3)  # a known kid never needs a re-fetch, however late
+        clock.advance(INTERVAL * 1.5)  # a known kid needs no re-fetch while the keys are fresh
     assert source.fetches == 1
     assert verifier.fetch_count == 1
+
+
+async def test_keys_older_than_the_max_age_are_fetched_again_once(
+    verifier: TokenVerifier, source: FakeKeySource, clock: FakeClock
+) -> None:
+    await verifier.verify(token(KEY_A))
+    clock.advance(MAX_AGE)
+    await asyncio.gather(*(verifier.verify(token(KEY_A)) for _ in range(10)))
+    assert source.fetches == 2
+
+
+async def test_a_withdrawn_key_is_refused_once_the_keys_are_old(
+    verifier: TokenVerifier, source: FakeKeySource, clock: FakeClock
+) -> None:
+    source.keys = [KEY_A, KEY_B]
+    await verifier.verify(token(KEY_B))
+    source.keys = [KEY_A]  # the issuer withdraws key B
+    clock.advance(MAX_AGE - 1)
+    await verifier.verify(token(KEY_B))  # still in hand, and not yet old
+    clock.advance(1)
+    with pytest.raises(InvalidToken):
+        await verifier.verify(token(KEY_B))
+    assert (await verifier.verify(token(KEY_A))).organisation_id == 7
+
+
+async def test_a_failed_refresh_of_old_keys_keeps_them(
+    verifier: TokenVerifier, source: FakeKeySource, clock: FakeClock
+) -> None:
+    await verifier.verify(token(KEY_A))
+    source.failing = True
+    clock.advance(MAX_AGE)
+    assert (await verifier.verify(token(KEY_A))).organisation_id == 7
+    assert source.fetches == 2
 
 
 async def test_concurrent_first_use_fetches_once(
