@@ -134,6 +134,7 @@ def create_app(
         organisation_claim=settings.auth_organisation_claim,
         leeway=settings.auth_leeway_seconds,
         refetch_interval=settings.auth_jwks_refetch_seconds,
+        max_age=settings.auth_jwks_max_age_seconds,
     )
 
     def context_factory(caller: Caller) -> SalesContext:
