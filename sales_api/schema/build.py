@@ -15,7 +15,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from sales_api.schema.execution import PlannedExecutionContext
-from sales_api.schema.extensions import ErrorShaping, RequiredHeaders
+from sales_api.schema.extensions import ErrorShaping, OperationNaming, RequiredHeaders
 from sales_api.schema.limits import LimitedParser, QueryLimits, document_rules
 from sales_api.schema.mutation import Mutation
 from sales_api.schema.query import Query
@@ -53,6 +53,7 @@ def build_schema(
         RefuseUnstorableText,
         lambda: QueryLimits(max_cost=max_cost, max_mutations=max_mutations),
         lambda: ErrorShaping(hide_suggestions=not introspection),
+        OperationNaming,
     ]
     if not introspection:
         from strawberry.extensions import DisableIntrospection

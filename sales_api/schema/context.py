@@ -61,6 +61,9 @@ class SalesContext:
     ticket_signer: TicketSigner
     ticket_renderer: TicketRenderer
     events: SaleEvents = field(default_factory=NoSaleEvents)
+    # The operation run: named by the request's operationName or by its document (for the
+    # access log and metrics); set by OperationNaming once the operation is answered.
+    operation_name: str | None = None
 
 
 Info = StrawberryInfo[SalesContext, Any]

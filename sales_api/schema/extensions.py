@@ -79,6 +79,17 @@ class RequiredHeaders(SchemaExtension):
         return None
 
 
+class OperationNaming(SchemaExtension):
+    """Notes the operation's name on the context: the request's operationName, else the
+    name the document gives its operation (clients such as curl send no operationName)."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        sales = self.execution_context.context
+        if isinstance(sales, SalesContext):
+            sales.operation_name = self.execution_context.operation_name
+
+
 class ErrorShaping(SchemaExtension):
     """Every top-level error gets `extensions.code` and the correlation id; unexpected
     exceptions are masked as INTERNAL_SERVER_ERROR, their traceback only in the log. With

@@ -218,6 +218,10 @@ class SalesGraphQLView(GraphQL[Any, None]):
             request_data=request_data,
         )
         state["graphql_errors"] = bool(result.errors)
+        # The document's own name when the request names none (a schema extension notes it).
+        state["operation_name"] = getattr(context, "operation_name", None) or (
+            request_data.operation_name
+        )
         return result
 
     async def _verify(self, scope: Scope) -> VerifiedToken:
