@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +19,7 @@ from sales_api.settings import (
     unknown_variables,
     variable,
 )
+from tests.served import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -83,12 +83,6 @@ def test_names_that_are_no_setting_are_found() -> None:
     assert unknown_variables(environ) == ["SALES_PORT"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _serve(tmp_path: Path, **variables: str) -> subprocess.CompletedProcess[str]:
     """`sales-api serve` with these SALES_* variables; it is expected to stop by itself."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("SALES_")}
@@ -98,7 +92,7 @@ def _serve(tmp_path: Path, **variables: str) -> subprocess.CompletedProcess[str]
     )
     env.update(variables)
     return subprocess.run(
-        [str(SALES_API), "serve", "--port", str(_free_port())],
+        [str(SALES_API), "serve", "--port", str(free_port())],
         env=env,
         cwd=tmp_path,
         capture_output=True,

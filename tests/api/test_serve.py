@@ -4,60 +4,30 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.served import free_port, running_service
 
 
 @pytest.fixture
 def served(tmp_path: Path, database_url: str) -> Iterator[tuple[str, dict[str, str]]]:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "SALES_DATABASE_URL": database_url,
         "SALES_DATA_DIR": str(tmp_path / "data"),
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sales_api", "serve", "--port", str(port)],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(f"{base}/.well-known/jwks.json", timeout=1)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, process.stdout.read() if process.stdout else ""
-                time.sleep(0.2)
-        else:
-            pytest.fail("the service did not start within 30 s")
+    command = [sys.executable, "-m", "sales_api", "serve", "--port", str(port)]
+    with running_service(
+        command, env=env, cwd=tmp_path, port=port, ready_path="/.well-known/jwks.json"
+    ) as base:
         yield base, env
-    finally:
-        process.terminate()
-        try:
-            output, _ = process.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            output, _ = process.communicate()
-        print(output)
 
 
 def test_serve_answers_graphiql_and_a_token_from_the_cli_works(
@@ -124,7 +94,7 @@ def test_the_oauth_endpoint_of_the_running_service(served: tuple[str, dict[str, 
 
 def test_production_refuses_the_builtin_issuer(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "sales_api", "serve", "--port", str(_free_port())],
+        [sys.executable, "-m", "sales_api", "serve", "--port", str(free_port())],
         env={**os.environ, "SALES_ENV": "production", "SALES_DATA_DIR": str(tmp_path)},
         cwd=tmp_path,
         capture_output=True,

@@ -16,7 +16,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -24,8 +23,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+
+from tests.served import free_port, running_service
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -49,12 +49,6 @@ def run_command(readme: str) -> str:
     return lines[lines.index("<!-- run-command -->") + 2]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _environment_without_sales_settings() -> dict[str, str]:
     return {name: value for name, value in os.environ.items() if not name.startswith("SALES_")}
 
@@ -69,43 +63,17 @@ def fresh_service(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     # README's test command runs them.
     script = Path(sys.executable).parent / "sales-api"
     assert script.exists(), f"no console script at {script}; pip install -e ."
-    port = _free_port()
+    port = free_port()
     data_dir = tmp_path / "data"
     env = {
         **_environment_without_sales_settings(),
         "SALES_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'sales.db'}",
         "SALES_DATA_DIR": str(data_dir),
     }
-    process = subprocess.Popen(
-        [str(script), "serve", "--port", str(port)],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/health/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, process.stdout.read() if process.stdout else ""
-            time.sleep(0.2)
-        else:
-            pytest.fail("the service did not become ready within 60 s")
+    with running_service(
+        [str(script), "serve", "--port", str(port)], env=env, cwd=tmp_path, port=port
+    ) as base:
         yield base, data_dir
-    finally:
-        process.terminate()
-        try:
-            output, _ = process.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            output, _ = process.communicate()
-        print(output)
 
 
 def _answers(stdout: str) -> list[tuple[str, Any]]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import threading
 import time
 from collections import Counter
@@ -43,6 +42,7 @@ from tests.api.test_refunds import REFUND
 from tests.api.test_sale_flow import BERGEN, OSLO, offers_for, tomorrow
 from tests.api.test_tickets_receipts import GENERATE, SEND_RECEIPT, a_paid_order
 from tests.conftest import APP_CHANNEL, SALES_TABLES, Api
+from tests.served import free_port
 
 SDL = Path(sales_api.schema.__file__).parent / "schema.graphql"
 EXAMPLES = int(os.environ.get("SALES_FUZZ_EXAMPLES", "20"))
@@ -110,12 +110,6 @@ OPERATIONS = {
     if isinstance(result, Ok)
 }
 ROOT_FIELDS = list(OPERATIONS)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _clean_settings(database_url: str, data_dir: Path) -> Settings:
@@ -219,7 +213,7 @@ def live_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
     data_dir = tmp_path_factory.mktemp("fuzz-data")
     application = create_app(_clean_settings(database_url, data_dir))
     asyncio.run(_empty_sales_tables(application.state.engine))
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(application, host="127.0.0.1", port=port, lifespan="on", log_level="warning")
     )

@@ -5,7 +5,6 @@ FAILED after the last attempt, and delivered once each however many workers comp
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -36,6 +35,7 @@ from sales_api.messaging import DirectorySender, RoutingSender, SmtpSender
 from sales_api.persistence import tables as t
 from sales_api.persistence.database import create_engine
 from sales_api.persistence.outbox_repository import SqlOutbox
+from tests.served import free_port
 
 PDF = b"%PDF-1.7\n\x00\xff\xfe binary ticket \x89PNG\r\n"
 RECEIPT_TEXT = b"Kvittering for reisen: 249,00 kr\n"
@@ -43,13 +43,6 @@ ORDER_PREFIX = "OBX"
 
 
 # -- a real SMTP server ------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class Inbox:
