@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from sqlalchemy import Table, event
+from sqlalchemy import Table, event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -75,6 +75,18 @@ def single_statement_reads(engine: AsyncEngine) -> AsyncEngine:
     if is_sqlite(str(engine.url)):
         return engine.execution_options(**{SINGLE_STATEMENT_OPTION: True})
     return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
+# Migrating and seeding take this PostgreSQL advisory lock in their transaction, so that
+# several processes or hosts starting at once on one database do it one after another.
+# (SQLite serialises them with BEGIN IMMEDIATE.)
+SETUP_LOCK_KEY = 0x5A1E5_0001
+
+
+def take_setup_lock(connection: Connection) -> None:
+    """Waits for (and holds until the transaction ends) the database's setup lock."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SETUP_LOCK_KEY})
 
 
 def dialect_insert(connection: AsyncConnection, table: Table) -> Any:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sales_api.domain.catalogue import CATALOGUE_FORMAT, catalogue_from_document
 from sales_api.persistence import tables as t
 from sales_api.persistence.catalogue_store import SqlCatalogueStore
-from sales_api.persistence.database import WRITE_OPTION
+from sales_api.persistence.database import WRITE_OPTION, take_setup_lock
 
 
 def load_catalogue_file(path: Path | None = None) -> dict[str, Any]:
@@ -35,6 +35,7 @@ async def seed_catalogue(engine: AsyncEngine, data: dict[str, Any], *, replace: 
     catalogue_from_document(data)  # refuse a bad file before anything is written
     added = 0
     async with engine.execution_options(**{WRITE_OPTION: True}).begin() as connection:
+        await connection.run_sync(take_setup_lock)
         store = SqlCatalogueStore(connection)
         if replace or await store.load() is None:
             await store.replace(data, datetime.now(UTC))

@@ -7,7 +7,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from sales_api.persistence.database import create_engine
+from sales_api.persistence.database import WRITE_OPTION, create_engine, take_setup_lock
 from sales_api.persistence.tables import metadata
 
 config = context.config
@@ -21,13 +21,17 @@ def _run(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        # Processes starting at once migrate one after another; the later ones then find
+        # the database at the newest revision.
+        take_setup_lock(connection)
         context.run_migrations()
 
 
 async def _run_async(url: str) -> None:
     engine = create_engine(url)
     try:
-        async with engine.connect() as connection:
+        # A write connection: on SQLite, BEGIN IMMEDIATE serialises migrating processes.
+        async with engine.execution_options(**{WRITE_OPTION: True}).connect() as connection:
             await connection.run_sync(_run)
             await connection.commit()
     finally:
