@@ -12,6 +12,14 @@ from pathlib import Path
 import httpx
 import pytest
 
+# The body of POST /oauth/token for the demo client of organisation 1.
+DEMO_TOKEN_REQUEST = {
+    "grant_type": "client_credentials",
+    "client_id": "demo-app",
+    "client_secret": "demo-secret",
+    "audience": "sales-api",
+}
+
 
 def free_port() -> int:
     with socket.socket() as sock:

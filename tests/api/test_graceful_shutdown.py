@@ -29,6 +29,7 @@ from sales_api.domain.outbox import Channel, OutboxMessage
 from sales_api.persistence import tables as t
 from sales_api.persistence.database import create_engine
 from tests.integration.test_outbox import Inbox, free_port, outbox_row, stage
+from tests.served import DEMO_TOKEN_REQUEST
 
 SALES_API = Path(sys.executable).parent / "sales-api"  # the console script a user runs
 GRAPHQL = "/sales/v1/graphql"
@@ -117,12 +118,7 @@ async def token_of(service: Service) -> str:
     async with httpx.AsyncClient(base_url=service.base, timeout=10) as http:
         response = await http.post(
             "/oauth/token",
-            json={
-                "grant_type": "client_credentials",
-                "client_id": "demo-app",
-                "client_secret": "demo-secret",
-                "audience": "sales-api",
-            },
+            json=DEMO_TOKEN_REQUEST,
         )
     assert response.status_code == 200, response.text
     token: str = response.json()["access_token"]

@@ -29,6 +29,7 @@ from playwright.sync_api import ConsoleMessage, Page, Request, Response, expect,
 
 from sales_api.app import GRAPHQL_PATH, create_app
 from sales_api.settings import Settings
+from tests.served import DEMO_TOKEN_REQUEST
 
 pytestmark = pytest.mark.slow
 
@@ -96,12 +97,7 @@ def service(settings: Settings) -> Iterator[str]:
 def _token(base: str) -> str:
     response = httpx.post(
         f"{base}/oauth/token",
-        json={
-            "grant_type": "client_credentials",
-            "client_id": "demo-app",
-            "client_secret": "demo-secret",
-            "audience": "sales-api",
-        },
+        json=DEMO_TOKEN_REQUEST,
         timeout=10,
     )
     assert response.status_code == 200, response.text

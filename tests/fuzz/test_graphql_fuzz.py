@@ -42,7 +42,7 @@ from tests.api.test_refunds import REFUND
 from tests.api.test_sale_flow import BERGEN, OSLO, offers_for, tomorrow
 from tests.api.test_tickets_receipts import GENERATE, SEND_RECEIPT, a_paid_order
 from tests.conftest import APP_CHANNEL, SALES_TABLES, Api
-from tests.served import free_port
+from tests.served import DEMO_TOKEN_REQUEST, free_port
 
 SDL = Path(sales_api.schema.__file__).parent / "schema.graphql"
 EXAMPLES = int(os.environ.get("SALES_FUZZ_EXAMPLES", "20"))
@@ -242,12 +242,7 @@ def fuzz_session(live_server: str) -> Iterator[requests.Session]:
     with requests.Session() as session:
         response = session.post(
             f"{live_server}/oauth/token",
-            json={
-                "grant_type": "client_credentials",
-                "client_id": "demo-app",
-                "client_secret": "demo-secret",
-                "audience": "sales-api",
-            },
+            json=DEMO_TOKEN_REQUEST,
             timeout=30,
         )
         assert response.status_code == 200, response.text
