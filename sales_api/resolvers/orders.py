@@ -45,18 +45,13 @@ async def order_types(
     ids = [order.id for order in orders]
     loaders = info.context.loaders
     asked = field_names(selections)
-    wants_lines = asks_for(selections, "orderLines")
-    wants_travellers = asks_for(selections, "travellers") or asks_for(
-        child(selections, "orderLines"), "travellers"
-    )
-    wants_reservations = asks_for(selections, "reservations") or asks_for(
-        child(selections, "orderLines"), "reservation"
-    )
-    wants_payments = asks_for(selections, "payments") or asks_for(selections, "paymentRefs")
-    wants_groups = asks_for(selections, "ticketDistributionGroups") or asks_for(
-        child(selections, "orderLines"), "ticketDistributions"
-    )
-    wants_receipts = asks_for(selections, "receipts")
+    line_fields = field_names(child(selections, "orderLines"))
+    wants_lines = "orderLines" in asked
+    wants_travellers = "travellers" in asked or "travellers" in line_fields
+    wants_reservations = "reservations" in asked or "reservation" in line_fields
+    wants_payments = "payments" in asked or "paymentRefs" in asked
+    wants_groups = "ticketDistributionGroups" in asked or "ticketDistributions" in line_fields
+    wants_receipts = "receipts" in asked
     # The lists are independent: their batches are read side by side, each on its own
     # short connection, rather than one after the other.
     (
