@@ -155,3 +155,11 @@ async def test_a_line_with_a_pending_refund_is_not_refunded_again(api: Api) -> N
         REFUND, {"input": {"orderId": order["id"], "orderLineIds": [], "idempotencyKey": "e"}}
     )
     assert empty["refundOrder"]["errors"][0]["code"] == "VALIDATION_FAILED"
+
+
+async def test_refunding_an_unknown_order_names_the_order_id_input(api: Api) -> None:
+    data = await api.gql(REFUND, {"input": {"orderId": "NOSUCHORDER", "idempotencyKey": "u"}})
+    assert data["refundOrder"]["errors"] == [
+        {"code": "NOT_FOUND", "message": "Order not found", "path": ["input", "orderId"]}
+    ]
+    assert data["refundOrder"]["refund"] is None

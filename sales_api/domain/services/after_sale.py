@@ -34,10 +34,12 @@ from sales_api.domain.services.orders import ensure_channel_allowed
 from sales_api.domain.tickets import TicketStatus
 
 
-async def _order(uow: UnitOfWork, caller: Caller, order_id: str, path: str = "orderId") -> Order:
+async def _order(
+    uow: UnitOfWork, caller: Caller, order_id: str, path: tuple[str, ...] = ("orderId",)
+) -> Order:
     order = await uow.orders.get_for_update(order_id, caller.organisation_id)
     if order is None:
-        raise NotFound("Order", [path])
+        raise NotFound("Order", list(path))
     return order
 
 
@@ -112,7 +114,7 @@ async def refund_order(
         raise ValidationFailed("reason is at most 500 characters", ["input", "reason"])
     async with uow_factory(write=True) as uow:
         await ensure_channel_allowed(uow, caller)
-        order = await _order(uow, caller, command.order_id, "input")
+        order = await _order(uow, caller, command.order_id, ("input", "orderId"))
         first = await idempotency.claim(
             uow,
             caller.organisation_id,
