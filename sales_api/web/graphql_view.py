@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
+from cross_web import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
@@ -186,7 +187,19 @@ class SalesGraphQLView(GraphQL[Any, None]):
                 ),
             )
             return
-        await super().__call__(scope, _replaying(body, receive), send)
+        request = Request(scope=scope, receive=_replaying(body, receive))
+        try:
+            response = await self.run(request)
+        except HTTPException as error:
+            # Strawberry answers a request it cannot take (no query, an unknown
+            # operationName, a body that is not JSON) in plain text; clients parse JSON.
+            await _respond(
+                send,
+                error.status_code,
+                graphql_error_body(error.reason, "BAD_REQUEST", correlation_id),
+            )
+            return
+        await response(scope, receive, send)
 
     async def _too_large(self, send: Send, correlation_id: str) -> None:
         message = f"The request body is larger than {self._max_body_bytes} bytes"

@@ -191,3 +191,35 @@ async def test_graphiql_is_served_to_a_browser(api: Api) -> None:
     response = await api.client.get("/sales/v1/graphql", headers={"Accept": "text/html"})
     assert response.status_code == 200
     assert "graphiql" in response.text.lower()
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'{"query": "query A { stopPlaces { id } }", "operationName": "Nope"}', "Nope"),
+        (b'{"query": 5}', "must be a string"),
+        (b'{"variables": {}}', "No GraphQL query"),
+        (b"not json", "Unable to parse"),
+    ],
+    ids=["unknown-operation-name", "query-not-a-string", "no-query", "not-json"],
+)
+async def test_a_request_graphql_cannot_take_is_answered_in_json(
+    api: Api, client: httpx.AsyncClient, body: bytes, message: str
+) -> None:
+    response = await client.post(
+        "/sales/v1/graphql",
+        content=body,
+        headers={
+            "Authorization": f"Bearer {await api.token()}",
+            "Entur-POS": "test-pos",
+            "Content-Type": "application/json",
+        },
+    )
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/json"
+    (error,) = response.json()["errors"]
+    assert message in error["message"]
+    assert error["extensions"] == {
+        "code": "BAD_REQUEST",
+        "correlationId": response.headers["correlationId"],
+    }
