@@ -112,6 +112,7 @@ def serve(args: argparse.Namespace) -> None:
         workers=args.workers,
         log_level="warning",
         access_log=False,
+        timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
     )
 
 

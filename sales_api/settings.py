@@ -110,6 +110,13 @@ class Settings(BaseSettings):
         default=True,
         description="seed the demo catalogue at `serve` (only when no catalogue is loaded)",
     )
+    shutdown_timeout_seconds: float = Field(
+        default=30,
+        gt=0,
+        le=3600,
+        description="on SIGTERM, how long requests in flight may take to finish before "
+        "they are cut off (the outbox message in hand is still finished)",
+    )
     expiry_sweep_seconds: float = Field(
         default=15, gt=0, le=3600, description="how often expired DRAFT orders are reset"
     )

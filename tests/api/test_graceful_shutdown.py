@@ -268,3 +268,38 @@ async def test_sigterm_lets_the_outbox_finish_the_message_in_hand(
     row = await outbox_row(app.state.engine, message.id)
     assert (row["status"], row["attempts"]) == ("SENT", 1), dict(row)
     assert "Traceback" not in service.output()
+
+
+async def test_a_request_that_never_finishes_is_cut_off_after_the_shutdown_timeout(
+    service: Service,
+) -> None:
+    service.env["SALES_SHUTDOWN_TIMEOUT_SECONDS"] = "1"
+    await service.start()
+    token = await token_of(service)
+    head = (
+        f"POST {GRAPHQL} HTTP/1.1\r\n"
+        f"Host: 127.0.0.1:{service.port}\r\n"
+        f"Authorization: Bearer {token}\r\n"
+        "Entur-POS: shutdown-test\r\n"
+        "Content-Type: application/json\r\n"
+        "Content-Length: 1000\r\n"
+        "Expect: 100-continue\r\n"
+        "\r\n"
+    ).encode()
+    reader, writer = await asyncio.open_connection("127.0.0.1", service.port)
+    try:
+        writer.write(head)
+        await writer.drain()
+        interim = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=10)
+        assert interim.startswith(b"HTTP/1.1 100 "), interim
+        writer.write(b'{"query": "')  # and never the rest
+        await writer.drain()
+        assert service.process is not None
+        stopped_at = time.monotonic()
+        service.process.send_signal(signal.SIGTERM)
+        status = await service.exit_status()
+        waited = time.monotonic() - stopped_at
+    finally:
+        writer.close()
+    assert status == 0, service.output()
+    assert 1 <= waited < 8, waited  # it waited for the client, then no longer than told
