@@ -110,9 +110,9 @@ class Settings(BaseSettings):
         default=True,
         description="seed the demo catalogue at `serve` (only when no catalogue is loaded)",
     )
-    shutdown_timeout_seconds: float = Field(
+    shutdown_timeout_seconds: int = Field(
         default=30,
-        gt=0,
+        ge=1,
         le=3600,
         description="on SIGTERM, how long requests in flight may take to finish before "
         "they are cut off (the outbox message in hand is still finished)",
