@@ -50,6 +50,15 @@ class RequiredHeaders(SchemaExtension):
         context = self.execution_context
         sales: SalesContext = context.context
         document = context.graphql_document
+        operations = [
+            d
+            for d in (document.definitions if document else [])
+            if isinstance(d, OperationDefinitionNode)
+        ]
+        # `operation_name` falls back to the first operation's name; what the request
+        # named is kept apart (Strawberry would run the first of several operations).
+        if context._provided_operation_name is None and len(operations) > 1:
+            return "The document has several operations: name the one to run (operationName)"
         operation = next(
             (
                 d

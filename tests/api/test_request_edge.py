@@ -223,3 +223,20 @@ async def test_a_request_graphql_cannot_take_is_answered_in_json(
         "code": "BAD_REQUEST",
         "correlationId": response.headers["correlationId"],
     }
+
+
+async def test_several_operations_need_an_operation_name(api: Api) -> None:
+    document = (
+        "query A { stopPlaces { id } } mutation B { createOrder(input: {}) { order { id } } }"
+    )
+    response = await api.post(document)
+    (error,) = response.json()["errors"]
+    assert error["extensions"]["code"] == "BAD_REQUEST"
+    assert "operationName" in error["message"]
+    assert response.json()["data"] is None
+    named = await api.client.post(
+        "/sales/v1/graphql",
+        json={"query": document, "operationName": "A"},
+        headers={"Authorization": f"Bearer {await api.token()}", "Entur-POS": "test-pos"},
+    )
+    assert named.json()["data"]["stopPlaces"]
