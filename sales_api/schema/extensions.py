@@ -7,13 +7,14 @@ import re
 from collections.abc import Iterator
 
 from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql import GraphQLError, OperationDefinitionNode
+from graphql import GraphQLError, OperationDefinitionNode, get_operation_ast
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
 from sales_api.domain.caller import PermissionDenied
 from sales_api.domain.errors import SalesError
 from sales_api.schema.context import SalesContext
+from sales_api.schema.measures import operations
 
 log = logging.getLogger("sales_api.graphql")
 _HEADER_VALUE = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,199}")
@@ -50,27 +51,14 @@ class RequiredHeaders(SchemaExtension):
         context = self.execution_context
         sales: SalesContext = context.context
         document = context.graphql_document
-        operations = [
-            d
-            for d in (document.definitions if document else [])
-            if isinstance(d, OperationDefinitionNode)
-        ]
+        if document is None:
+            return None
         # `operation_name` falls back to the first operation's name; what the request
         # named is kept apart (Strawberry would run the first of several operations).
-        if context._provided_operation_name is None and len(operations) > 1:
+        requested = context._provided_operation_name
+        if requested is None and len(operations(document)) > 1:
             return "The document has several operations: name the one to run (operationName)"
-        operation = next(
-            (
-                d
-                for d in (document.definitions if document else [])
-                if isinstance(d, OperationDefinitionNode)
-                and (
-                    context.operation_name is None
-                    or (d.name is not None and d.name.value == context.operation_name)
-                )
-            ),
-            None,
-        )
+        operation = get_operation_ast(document, requested)
         if operation is None:
             return None
         caller = sales.caller
