@@ -8,7 +8,6 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from aiodataloader import DataLoader
 from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Mount, Route
@@ -24,14 +23,17 @@ from sales_api.domain.services.outbox import run_outbox_worker
 from sales_api.domain.services.tickets import ticket_pdf
 from sales_api.messaging.senders import DirectorySender, RoutingSender, SmtpSender
 from sales_api.persistence.database import create_engine
-from sales_api.persistence.loaders import OrderBatchReads
 from sales_api.persistence.outbox_repository import SqlOutbox
 from sales_api.persistence.readiness import readiness_check
 from sales_api.persistence.reference_data import SqlReferenceData
 from sales_api.persistence.ticket_keys import SqlTicketKeys
 from sales_api.persistence.unit_of_work import SqlUnitOfWorkFactory
+from sales_api.queries.reader import Reader
+from sales_api.queries.source import read_source
 from sales_api.schema.build import build_schema
-from sales_api.schema.context import Loaders, SalesContext
+from sales_api.schema.context import SalesContext
+from sales_api.schema.operations import DocumentCache
+from sales_api.schema.runner import GraphQLRunner, PersistedQueries
 from sales_api.settings import Settings
 from sales_api.web.correlation import CorrelationMiddleware
 from sales_api.web.explorer import ExplorerAssets, assets_path
@@ -100,7 +102,7 @@ def create_app(
     payment_provider = payment_provider or SimulatedPaymentProvider()
     engine = create_engine(settings.database_url)
     uow_factory = SqlUnitOfWorkFactory(engine)
-    batch_reads = OrderBatchReads(engine)
+    reads = read_source(engine)
     reference = SqlReferenceData(engine)
     ticket_signer = JoseTicketSigner(SqlTicketKeys(engine), clock.now)
     ticket_renderer = PdfTicketRenderer()
@@ -138,20 +140,11 @@ def create_app(
     )
 
     def context_factory(caller: Caller) -> SalesContext:
-        loaders = Loaders(
-            travellers_by_order_id=DataLoader(batch_reads.travellers_by_order_ids),
-            order_lines_by_order_id=DataLoader(batch_reads.order_lines_by_order_ids),
-            reservations_by_order_id=DataLoader(batch_reads.reservations_by_order_ids),
-            payments_by_order_id=DataLoader(batch_reads.payments_by_order_ids),
-            credits_by_payment_id=DataLoader(batch_reads.credits_by_payment_ids),
-            ticket_groups_by_order_id=DataLoader(batch_reads.ticket_groups_by_order_ids),
-            receipts_by_order_id=DataLoader(batch_reads.receipts_by_order_ids),
-        )
         return SalesContext(
             caller=caller,
             uow_factory=uow_factory,
             clock=clock,
-            loaders=loaders,
+            reader=Reader(reads, caller),
             reference=reference,
             payment_provider=payment_provider,
             ticket_signer=ticket_signer,
@@ -159,18 +152,28 @@ def create_app(
             events=metrics,
         )
 
-    schema = build_schema(
-        max_depth=settings.max_query_depth,
-        max_aliases=settings.max_aliases,
-        max_tokens=settings.max_tokens,
+    schema = build_schema()
+    runner = GraphQLRunner(
+        schema,
+        DocumentCache(
+            schema._schema,
+            max_tokens=settings.max_tokens,
+            max_depth=settings.max_query_depth,
+            max_aliases=settings.max_aliases,
+            introspection=settings.introspection_enabled,
+        ),
+        context_factory,
         max_cost=settings.max_query_cost,
         max_mutations=settings.max_mutations,
-        introspection=settings.introspection_enabled,
+        hide_suggestions=not settings.introspection_enabled,
+        persisted=PersistedQueries.from_manifest(
+            settings.persisted_queries_file,
+            registered_only=settings.persisted_queries == "registered",
+        ),
     )
     view = SalesGraphQLView(
-        schema,
+        runner.respond,
         verify_token=verifier.verify,
-        context_factory=context_factory,
         graphiql=settings.graphiql_enabled,
         max_body_bytes=settings.max_body_bytes,
     )
@@ -179,7 +182,11 @@ def create_app(
         routes.append(Mount(assets_path(GRAPHQL_PATH), ExplorerAssets()))
 
     async def pdf_of(caller: Caller, ticket_id: str) -> bytes | None:
-        return await ticket_pdf(uow_factory, ticket_renderer, caller, ticket_id)
+        reader = Reader(reads, caller)
+        try:
+            return await ticket_pdf(reader, ticket_renderer, caller, ticket_id)
+        finally:
+            await reader.close()
 
     routes.append(
         Route(
@@ -207,6 +214,7 @@ def create_app(
             stop_delivery.set()  # the worker finishes the message in hand, then stops
             with contextlib.suppress(asyncio.CancelledError):
                 await delivery
+            await reads.close()
             await engine.dispose()
 
     app = Starlette(routes=routes, lifespan=lifespan)
@@ -227,6 +235,8 @@ def create_app(
     app.state.issuer = issuer
     app.state.verifier = verifier
     app.state.schema = schema
+    app.state.runner = runner
+    app.state.reads = reads
     app.state.uow_factory = uow_factory
     app.state.reference = reference
     app.state.ticket_signer = ticket_signer

@@ -157,6 +157,17 @@ class Settings(BaseSettings):
     max_mutations: int = Field(
         default=5, ge=1, le=100, description="most mutations in one operation"
     )
+    persisted_queries: Literal["automatic", "registered"] = Field(
+        default="automatic",
+        description="Persisted queries (Apollo's protocol): `automatic` runs any document and "
+        "learns hashes clients send; `registered` runs only the documents of "
+        "SALES_PERSISTED_QUERIES_FILE.",
+    )
+    persisted_queries_file: Path | None = Field(
+        default=None,
+        description="A manifest of registered documents (Apollo's persisted query manifest "
+        'JSON: {"operations": [{"id", "body", ...}]}).',
+    )
     max_body_bytes: int = Field(
         default=65_536,
         ge=1024,
@@ -227,6 +238,14 @@ class Settings(BaseSettings):
         if unknown or not value:
             raise ValueError(f"only asymmetric algorithms are allowed, not {unknown}")
         return value
+
+    @model_validator(mode="after")
+    def _registered_documents(self) -> Settings:
+        if self.persisted_queries == "registered" and self.persisted_queries_file is None:
+            raise ValueError(
+                "SALES_PERSISTED_QUERIES=registered needs SALES_PERSISTED_QUERIES_FILE"
+            )
+        return self
 
     @model_validator(mode="after")
     def _production_rules(self) -> Settings:

@@ -129,6 +129,7 @@ async def app(settings: Settings, clock: MovableClock) -> AsyncIterator[Starlett
         for table in SALES_TABLES:
             await connection.execute(text(f"DELETE FROM {table}"))
     yield application
+    await application.state.reads.close()
     await engine.dispose()
 
 

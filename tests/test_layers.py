@@ -13,9 +13,17 @@ PACKAGE = Path(__file__).resolve().parent.parent / "sales_api"
 RULES: dict[str, tuple[set[str], set[str]]] = {
     "domain": ({"domain"}, {"*"}),
     "persistence": ({"domain", "persistence"}, {"strawberry", "starlette", "joserfc", "authlib"}),
-    "resolvers": ({"domain", "schema", "resolvers"}, {"sqlalchemy", "sqlmodel", "alembic"}),
+    # The read side: SQL straight into answers; it knows no GraphQL library and no web.
+    "queries": (
+        {"domain", "persistence", "queries"},
+        {"strawberry", "graphql", "starlette", "joserfc", "authlib"},
+    ),
+    "resolvers": (
+        {"domain", "schema", "resolvers", "queries"},
+        {"sqlalchemy", "sqlmodel", "alembic"},
+    ),
     "schema": (
-        {"domain", "resolvers", "schema"},
+        {"domain", "resolvers", "schema", "queries"},
         {"sqlalchemy", "sqlmodel", "alembic", "starlette"},
     ),
     "web": ({"domain", "web"}, {"sqlalchemy", "sqlmodel", "alembic"}),
@@ -86,6 +94,9 @@ def test_every_layer_has_modules() -> None:
         ("resolvers", "from sqlalchemy import select\n"),
         ("schema", "from sales_api.persistence.loaders import OrderBatchReads\n"),
         ("web", "from sales_api.persistence.unit_of_work import SqlUnitOfWork\n"),
+        ("queries", "import strawberry\n"),
+        ("queries", "from sales_api.schema.context import SalesContext\n"),
+        ("persistence", "from sales_api.queries.reader import Reader\n"),
     ],
 )
 def test_the_rule_catches_a_violation(tmp_path: Path, layer: str, source: str) -> None:

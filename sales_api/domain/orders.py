@@ -43,7 +43,6 @@ __all__ = [
     "OrderLine",
     "OrderLineStatus",
     "OrderStatus",
-    "OrderSummary",
     "PriceWithTax",
     "ProductSnapshot",
     "Reservation",
@@ -56,27 +55,6 @@ __all__ = [
     "validate_external_reference",
     "validate_travellers",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class OrderSummary:
-    """An order as lists and single reads show it: stored totals, no nested lists."""
-
-    id: str
-    organisation_id: int
-    version: int
-    status: OrderStatus
-    currency: str
-    pos: str
-    distribution_channel_id: str
-    external_reference: str | None
-    contact_info: ContactInfo | None
-    total_amount: Decimal
-    total_tax_amount: Decimal
-    balance: Decimal
-    created_at: datetime
-    last_confirmed_at: datetime | None
-    expire_at: datetime | None
 
 
 @dataclass(slots=True)
@@ -118,25 +96,6 @@ class Order:
     @property
     def balance(self) -> Decimal:
         return self.total_amount - self.captured_amount + self.credited_amount
-
-    def summary(self) -> OrderSummary:
-        return OrderSummary(
-            id=self.id,
-            organisation_id=self.organisation_id,
-            version=self.version,
-            status=self.status,
-            currency=self.currency,
-            pos=self.pos,
-            distribution_channel_id=self.distribution_channel_id,
-            external_reference=self.external_reference,
-            contact_info=self.contact_info,
-            total_amount=self.total_amount,
-            total_tax_amount=self.total_tax_amount,
-            balance=self.balance,
-            created_at=self.created_at,
-            last_confirmed_at=self.last_confirmed_at,
-            expire_at=self.expire_at,
-        )
 
     # ------------------------------------------------------------ rules
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -10,9 +10,8 @@ from typing import Any, Protocol, Self
 
 from sales_api.domain.catalogue import Catalogue
 from sales_api.domain.offers import OfferCodec
-from sales_api.domain.orders import Order, OrderSummary, Reservation
+from sales_api.domain.orders import Order
 from sales_api.domain.outbox import OutboxMessage
-from sales_api.domain.paging import ListQuery, Page, PageRequest
 from sales_api.domain.payments import Credit, Payment
 from sales_api.domain.receipts import Receipt
 from sales_api.domain.refunds import Refund
@@ -34,14 +33,6 @@ class OrderRepository(Protocol):
         """(order id, service journey id) of the caller's reservation."""
 
     async def expired_order_ids(self, now: datetime, limit: int) -> list[str]: ...
-
-    async def get(self, order_id: str, organisation_id: int) -> OrderSummary | None:
-        """The order as reads show it (travellers and lines come from the loaders)."""
-
-    async def page(
-        self, organisation_id: int, query: ListQuery, page: PageRequest
-    ) -> Page[OrderSummary]:
-        """A page of orders of one organisation, filtered and sorted in SQL."""
 
     async def save(self, order: Order) -> None:
         """Write back an aggregate loaded with `get_for_update`."""
@@ -81,10 +72,6 @@ class SeatInventory(Protocol):
         excluding: Sequence[str] = (),
     ) -> set[SeatKey]: ...
 
-    async def live_holds(
-        self, journey_ids: Iterable[str], now: datetime
-    ) -> dict[str, list[tuple[int, str, int]]]: ...
-
     async def sync(self, order: Order) -> None:
         """Make the holds match the order's reservations; SEAT_UNAVAILABLE if a seat it
         holds was taken by another sale meanwhile."""
@@ -96,10 +83,23 @@ class ReferenceData(Protocol):
     async def offer_codec(self) -> OfferCodec: ...
 
 
-class ReservationQueries(Protocol):
-    async def page(
-        self, organisation_id: int, query: ListQuery, page: PageRequest
-    ) -> Page[Reservation]: ...
+class SalesReads(Protocol):
+    """What use cases that only read (change and refund options, offers, seat maps, ticket
+    checks) need from the read side, always the caller's own (others' are absent)."""
+
+    async def order(self, order_id: str) -> Order | None:
+        """The order as the rules see it (travellers, lines, reservations)."""
+
+    async def ticket(self, ticket_id: str) -> TicketDistribution | None: ...
+
+    async def live_holds(
+        self, journey_ids: Sequence[str], now: datetime
+    ) -> dict[str, list[tuple[int, str, int]]]:
+        """(car, seat, leg) of every live hold, per journey."""
+
+    async def taken(
+        self, journey_id: str, from_index: int, to_index: int, now: datetime
+    ) -> set[SeatKey]: ...
 
 
 class PaymentRepository(Protocol):
@@ -119,16 +119,6 @@ class PaymentRepository(Protocol):
 
     async def save_credit(self, credit: Credit, *, new: bool) -> None: ...
 
-    async def get(self, payment_id: str, organisation_id: int) -> Payment | None: ...
-
-    async def page(
-        self, organisation_id: int, query: ListQuery, page: PageRequest
-    ) -> Page[Payment]: ...
-
-    async def credits_page(
-        self, organisation_id: int, query: ListQuery, page: PageRequest
-    ) -> Page[Credit]: ...
-
 
 class TicketRepository(Protocol):
     async def groups_for_order(self, order_id: str) -> list[TicketDistributionGroup]: ...
@@ -137,23 +127,9 @@ class TicketRepository(Protocol):
 
     async def save_ticket(self, ticket: TicketDistribution) -> None: ...
 
-    async def find_ticket(
-        self, ticket_id: str, organisation_id: int
-    ) -> TicketDistribution | None: ...
-
-    async def page(
-        self, organisation_id: int, query: ListQuery, page: PageRequest
-    ) -> Page[TicketDistribution]: ...
-
 
 class ReceiptRepository(Protocol):
     async def add(self, receipt: Receipt) -> None: ...
-
-    async def get(self, receipt_id: str) -> Receipt | None: ...
-
-    async def page(
-        self, organisation_id: int, query: ListQuery, page: PageRequest
-    ) -> Page[Receipt]: ...
 
 
 class RefundRepository(Protocol):
@@ -184,9 +160,6 @@ class UnitOfWork(Protocol):
 
     @property
     def idempotency(self) -> IdempotencyKeys: ...
-
-    @property
-    def reservations(self) -> ReservationQueries: ...
 
     @property
     def payments(self) -> PaymentRepository: ...

@@ -16,7 +16,6 @@ from sales_api.domain.orders import (
     OrderLine,
     OrderLineStatus,
     OrderStatus,
-    OrderSummary,
     ProductSnapshot,
     Reservation,
     ReservationStatus,
@@ -32,26 +31,6 @@ def _contact_from_row(row: Mapping[Any, Any]) -> ContactInfo | None:
     if row["contact_name"] or row["contact_email"] or row["contact_phone"]:
         return ContactInfo(row["contact_name"], row["contact_email"], row["contact_phone"])
     return None
-
-
-def order_summary_from_row(row: Mapping[Any, Any]) -> OrderSummary:
-    return OrderSummary(
-        id=row["id"],
-        organisation_id=row["organisation_id"],
-        version=row["version"],
-        status=OrderStatus(row["status"]),
-        currency=row["currency"],
-        pos=row["pos"],
-        distribution_channel_id=row["distribution_channel_id"],
-        external_reference=row["external_reference"],
-        contact_info=_contact_from_row(row),
-        total_amount=from_minor_units(row["total_amount"]),
-        total_tax_amount=from_minor_units(row["total_tax_amount"]),
-        balance=from_minor_units(row["balance"]),
-        created_at=row["created_at"],
-        last_confirmed_at=row["last_confirmed_at"],
-        expire_at=row["expire_at"],
-    )
 
 
 def order_from_row(row: Mapping[Any, Any]) -> Order:

@@ -4,26 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, delete, exists, insert, select, true, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sales_api.domain.orders import Order, OrderSummary
-from sales_api.domain.paging import Comparison, ListQuery, Page, PageRequest
+from sales_api.domain.orders import Order
 from sales_api.persistence import tables as t
-from sales_api.persistence.filters import (
-    FilterableColumn,
-    comparison_clause,
-    fetch_page,
-    money,
-    order_by,
-    timestamp,
-    where_clause,
-)
 from sales_api.persistence.mapping import (
     line_from_row,
     line_to_row,
     order_from_row,
-    order_summary_from_row,
     order_to_row,
     reservation_from_row,
     reservation_to_row,
@@ -31,47 +20,6 @@ from sales_api.persistence.mapping import (
     traveller_rows,
 )
 from sales_api.persistence.seat_inventory import SqlSeatInventory
-
-ORDER_FILTER_COLUMNS = {
-    "id": FilterableColumn(t.orders.c.id),
-    "status": FilterableColumn(t.orders.c.status, lambda value: str(value)),
-    "total_amount": money(t.orders.c.total_amount),
-    "balance": money(t.orders.c.balance),
-    "currency": FilterableColumn(t.orders.c.currency),
-    "organisation_id": FilterableColumn(t.orders.c.organisation_id),
-    "pos": FilterableColumn(t.orders.c.pos),
-    "distribution_channel_id": FilterableColumn(t.orders.c.distribution_channel_id),
-    "external_reference": FilterableColumn(t.orders.c.external_reference),
-    "created_at": timestamp(t.orders.c.created_at),
-}
-
-ORDER_SORT_COLUMNS = {
-    "created_at": t.orders.c.created_at,
-    "total_amount": t.orders.c.total_amount,
-    "id": t.orders.c.id,
-}
-
-
-def _service_journey_clause(comparison: Comparison):  # type: ignore[no-untyped-def]
-    """`eq`/`in`: orders with at least one order line on the journey(s); `ne`/`nin`: orders
-    with no order line on it (them), orders without lines included. Operators are ANDed."""
-    journey = FilterableColumn(t.order_lines.c.service_journey_id)
-
-    def has_line(on: Comparison):  # type: ignore[no-untyped-def]
-        return exists().where(
-            t.order_lines.c.order_id == t.orders.c.id, comparison_clause(journey, on)
-        )
-
-    clauses = []
-    if comparison.eq is not None:
-        clauses.append(has_line(Comparison(eq=comparison.eq)))
-    if comparison.in_ is not None:
-        clauses.append(has_line(Comparison(in_=comparison.in_)))
-    if comparison.ne is not None:
-        clauses.append(~has_line(Comparison(eq=comparison.ne)))
-    if comparison.nin is not None:
-        clauses.append(~has_line(Comparison(in_=comparison.nin)))
-    return and_(true(), *clauses)
 
 
 class SqlOrderRepository:
@@ -92,20 +40,6 @@ class SqlOrderRepository:
         for order in new:
             await self._connection.execute(insert(t.orders).values(order_to_row(order)))
             await self._write_children(order, replace_travellers=False)
-
-    async def get(self, order_id: str, organisation_id: int) -> OrderSummary | None:
-        row = (
-            (
-                await self._connection.execute(
-                    select(t.orders).where(
-                        t.orders.c.id == order_id, t.orders.c.organisation_id == organisation_id
-                    )
-                )
-            )
-            .mappings()
-            .first()
-        )
-        return order_summary_from_row(row) if row else None
 
     async def get_for_update(self, order_id: str, organisation_id: int | None) -> Order | None:
         """The whole aggregate, locked; `organisation_id=None` only for system work (expiry)."""
@@ -202,19 +136,3 @@ class SqlOrderRepository:
             .limit(limit)
         )
         return [r[0] for r in rows]
-
-    async def page(
-        self, organisation_id: int, query: ListQuery, page: PageRequest
-    ) -> Page[OrderSummary]:
-        condition = (t.orders.c.organisation_id == organisation_id) & where_clause(
-            query.filters, ORDER_FILTER_COLUMNS, {"service_journey_id": _service_journey_clause}
-        )
-        ordering = order_by(
-            query.sort,
-            ORDER_SORT_COLUMNS,
-            default=[t.orders.c.created_at.desc(), t.orders.c.id.desc()],
-            tie_break=t.orders.c.id,
-        )
-        return await fetch_page(
-            self._connection, t.orders, t.orders, condition, page, order_summary_from_row, ordering
-        )

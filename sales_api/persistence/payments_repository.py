@@ -7,11 +7,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import exists, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales_api.domain.money import from_minor_units, to_minor_units
-from sales_api.domain.paging import ListQuery, Page, PageRequest
 from sales_api.domain.payments import (
     Credit,
     CreditStatus,
@@ -22,41 +21,6 @@ from sales_api.domain.payments import (
     TransactionStatus,
 )
 from sales_api.persistence import tables as t
-from sales_api.persistence.filters import (
-    FilterableColumn,
-    comparison_clause,
-    fetch_page,
-    money,
-    timestamp,
-    where_clause,
-)
-
-PAYMENT_FILTER_COLUMNS = {
-    "id": FilterableColumn(t.payments.c.id),
-    "order_id": FilterableColumn(t.payments.c.order_id),
-    "order_version": FilterableColumn(t.payments.c.order_version),
-    "total_amount": money(t.payments.c.total_amount),
-    "currency": FilterableColumn(t.payments.c.currency),
-    "created_at": timestamp(t.payments.c.created_at),
-}
-
-CREDIT_FILTER_COLUMNS = {
-    "id": FilterableColumn(t.credits.c.id),
-    "order_id": FilterableColumn(t.credits.c.order_id),
-    "payment_id": FilterableColumn(t.credits.c.payment_id),
-    "amount": money(t.credits.c.amount),
-    "created_at": timestamp(t.credits.c.created_at),
-}
-
-
-def _transaction_status_clause(comparison: Any) -> Any:
-    """Payments having at least one transaction whose status matches."""
-    return exists().where(
-        t.transactions.c.payment_id == t.payments.c.id,
-        comparison_clause(
-            FilterableColumn(t.transactions.c.status, lambda value: str(value)), comparison
-        ),
-    )
 
 
 def payment_from_row(row: Mapping[Any, Any]) -> Payment:
@@ -258,44 +222,3 @@ class SqlPaymentRepository:
             else:
                 await self._connection.execute(insert(t.transactions).values(tx_row))
                 self._known_transactions.add(transaction.id)
-
-    async def get(self, payment_id: str, organisation_id: int) -> Payment | None:
-        row = (
-            (
-                await self._connection.execute(
-                    select(t.payments).where(
-                        t.payments.c.id == payment_id,
-                        t.payments.c.organisation_id == organisation_id,
-                    )
-                )
-            )
-            .mappings()
-            .first()
-        )
-        if row is None:
-            return None
-        return (await self._with_transactions([payment_from_row(row)]))[0]
-
-    async def page(
-        self, organisation_id: int, query: ListQuery, page: PageRequest
-    ) -> Page[Payment]:
-        condition = (t.payments.c.organisation_id == organisation_id) & where_clause(
-            query.filters,
-            PAYMENT_FILTER_COLUMNS,
-            {"transaction_status": _transaction_status_clause},
-        )
-        found = await fetch_page(
-            self._connection, t.payments, t.payments, condition, page, payment_from_row
-        )
-        return Page(await self._with_transactions(list(found.items)), page, found.total_items)
-
-    async def credits_page(
-        self, organisation_id: int, query: ListQuery, page: PageRequest
-    ) -> Page[Credit]:
-        joined = t.credits.join(t.orders, t.orders.c.id == t.credits.c.order_id)
-        condition = (t.orders.c.organisation_id == organisation_id) & where_clause(
-            query.filters, CREDIT_FILTER_COLUMNS
-        )
-        return await fetch_page(
-            self._connection, t.credits, joined, condition, page, credit_from_row
-        )

@@ -3,12 +3,11 @@ leg) is the last word: a seat can never be held twice on one leg, whatever else 
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select
+from sqlalchemy import Select, delete, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -18,11 +17,25 @@ from sales_api.domain.seating import SeatKey
 from sales_api.persistence import tables as t
 from sales_api.persistence.database import dialect_insert
 
-HoldsByJourney = dict[str, list[tuple[int, str, int]]]  # journey -> (car, seat, leg)
 
-
-def _active(now: datetime) -> Any:
+def active_hold(now: Any) -> Any:
+    """A hold that still holds its seat at `now` (a datetime or a bound parameter)."""
     return or_(t.seat_holds.c.expire_at.is_(None), t.seat_holds.c.expire_at > now)
+
+
+def taken_statement(
+    journey_id: str, from_index: int, to_index: int, now: datetime, excluding: Sequence[str] = ()
+) -> Select[Any]:
+    """Seats (car, seat) held on any leg of [from_index, to_index) by a live hold."""
+    statement = select(t.seat_holds.c.car_number, t.seat_holds.c.seat_number).where(
+        t.seat_holds.c.service_journey_id == journey_id,
+        t.seat_holds.c.leg >= from_index,
+        t.seat_holds.c.leg < to_index,
+        active_hold(now),
+    )
+    if excluding:
+        statement = statement.where(t.seat_holds.c.reservation_id.not_in(list(excluding)))
+    return statement.distinct()
 
 
 class SqlSeatInventory:
@@ -64,34 +77,9 @@ class SqlSeatInventory:
         excluding: Sequence[str] = (),
     ) -> set[SeatKey]:
         """Seats held on any leg of [from_index, to_index) by a live hold."""
-        statement = select(t.seat_holds.c.car_number, t.seat_holds.c.seat_number).where(
-            t.seat_holds.c.service_journey_id == journey_id,
-            t.seat_holds.c.leg >= from_index,
-            t.seat_holds.c.leg < to_index,
-            _active(now),
-        )
-        if excluding:
-            statement = statement.where(t.seat_holds.c.reservation_id.not_in(list(excluding)))
-        rows = await self._connection.execute(statement.distinct())
+        statement = taken_statement(journey_id, from_index, to_index, now, excluding)
+        rows = await self._connection.execute(statement)
         return {(int(car), str(seat)) for car, seat in rows}
-
-    async def live_holds(self, journey_ids: Iterable[str], now: datetime) -> HoldsByJourney:
-        """Every live hold on these journeys, for availability over many segments at once."""
-        ids = sorted(set(journey_ids))
-        grouped: HoldsByJourney = defaultdict(list)
-        if not ids:
-            return grouped
-        rows = await self._connection.execute(
-            select(
-                t.seat_holds.c.service_journey_id,
-                t.seat_holds.c.car_number,
-                t.seat_holds.c.seat_number,
-                t.seat_holds.c.leg,
-            ).where(t.seat_holds.c.service_journey_id.in_(ids), _active(now))
-        )
-        for journey, car, seat, leg in rows:
-            grouped[journey].append((int(car), str(seat), int(leg)))
-        return grouped
 
     async def sync(self, order: Order) -> None:
         """Make the holds match the order's reservations: live ones hold their seats on each

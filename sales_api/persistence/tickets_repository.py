@@ -8,31 +8,15 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sales_api.domain.money import from_minor_units, to_minor_units
-from sales_api.domain.paging import ListQuery, Page, PageRequest
-from sales_api.domain.receipts import Receipt, ReceiptLine, ReceiptStatus
+from sales_api.domain.money import to_minor_units
+from sales_api.domain.receipts import Receipt
 from sales_api.domain.tickets import (
     DistributionMethod,
-    Language,
     TicketDistribution,
     TicketDistributionGroup,
     TicketStatus,
 )
 from sales_api.persistence import tables as t
-from sales_api.persistence.filters import FilterableColumn, fetch_page, timestamp, where_clause
-
-TICKET_FILTER_COLUMNS = {
-    "id": FilterableColumn(t.tickets.c.id),
-    "order_id": FilterableColumn(t.tickets.c.order_id),
-    "order_line_id": FilterableColumn(t.tickets.c.order_line_id),
-    "status": FilterableColumn(t.tickets.c.status, lambda value: str(value)),
-    "created_at": timestamp(t.tickets.c.created_at),
-}
-RECEIPT_FILTER_COLUMNS = {
-    "id": FilterableColumn(t.receipts.c.id),
-    "order_id": FilterableColumn(t.receipts.c.order_id),
-    "created_at": timestamp(t.receipts.c.created_at),
-}
 
 
 def ticket_from_row(row: Mapping[Any, Any]) -> TicketDistribution:
@@ -70,31 +54,6 @@ def ticket_to_row(ticket: TicketDistribution) -> dict[str, Any]:
         else None,
         "distributed_at": ticket.distributed_at,
     }
-
-
-def receipt_from_row(row: Mapping[Any, Any]) -> Receipt:
-    return Receipt(
-        id=row["id"],
-        reference=row["reference"],
-        order_id=row["order_id"],
-        order_version=row["order_version"],
-        language=Language(row["language"]),
-        currency=row["currency"],
-        created_at=row["created_at"],
-        lines=[
-            ReceiptLine(
-                line["description"],
-                from_minor_units(line["amount"]),
-                from_minor_units(line["tax"]),
-                from_minor_units(line["rate"]),
-            )
-            for line in row["lines"]
-        ],
-        email=row["email"],
-        phone_number=row["phone_number"],
-        status=ReceiptStatus(row["status"]),
-        sent_at=row["sent_at"],
-    )
 
 
 def receipt_to_row(receipt: Receipt) -> dict[str, Any]:
@@ -166,34 +125,6 @@ class SqlTicketRepository:
             update(t.tickets).where(t.tickets.c.id == ticket.id).values(ticket_to_row(ticket))
         )
 
-    async def find_ticket(self, ticket_id: str, organisation_id: int) -> TicketDistribution | None:
-        row = (
-            (
-                await self._connection.execute(
-                    select(t.tickets)
-                    .join(t.orders, t.orders.c.id == t.tickets.c.order_id)
-                    .where(
-                        t.tickets.c.id == ticket_id,
-                        t.orders.c.organisation_id == organisation_id,
-                    )
-                )
-            )
-            .mappings()
-            .first()
-        )
-        return ticket_from_row(row) if row else None
-
-    async def page(
-        self, organisation_id: int, query: ListQuery, page: PageRequest
-    ) -> Page[TicketDistribution]:
-        joined = t.tickets.join(t.orders, t.orders.c.id == t.tickets.c.order_id)
-        condition = (t.orders.c.organisation_id == organisation_id) & where_clause(
-            query.filters, TICKET_FILTER_COLUMNS
-        )
-        return await fetch_page(
-            self._connection, t.tickets, joined, condition, page, ticket_from_row
-        )
-
 
 class SqlReceiptRepository:
     def __init__(self, connection: AsyncConnection) -> None:
@@ -201,26 +132,3 @@ class SqlReceiptRepository:
 
     async def add(self, receipt: Receipt) -> None:
         await self._connection.execute(insert(t.receipts).values(receipt_to_row(receipt)))
-
-    async def get(self, receipt_id: str) -> Receipt | None:
-        row = (
-            (
-                await self._connection.execute(
-                    select(t.receipts).where(t.receipts.c.id == receipt_id)
-                )
-            )
-            .mappings()
-            .first()
-        )
-        return receipt_from_row(row) if row else None
-
-    async def page(
-        self, organisation_id: int, query: ListQuery, page: PageRequest
-    ) -> Page[Receipt]:
-        joined = t.receipts.join(t.orders, t.orders.c.id == t.receipts.c.order_id)
-        condition = (t.orders.c.organisation_id == organisation_id) & where_clause(
-            query.filters, RECEIPT_FILTER_COLUMNS
-        )
-        return await fetch_page(
-            self._connection, t.receipts, joined, condition, page, receipt_from_row
-        )

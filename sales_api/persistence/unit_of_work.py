@@ -14,7 +14,6 @@ from sales_api.persistence.orders_repository import SqlOrderRepository
 from sales_api.persistence.outbox_repository import SqlOutbox
 from sales_api.persistence.payments_repository import SqlPaymentRepository
 from sales_api.persistence.refunds_repository import SqlRefundRepository
-from sales_api.persistence.reservations_queries import SqlReservationQueries
 from sales_api.persistence.seat_inventory import SqlSeatInventory
 from sales_api.persistence.tickets_repository import SqlReceiptRepository, SqlTicketRepository
 
@@ -26,7 +25,6 @@ class SqlUnitOfWork:
     channels: SqlDistributionChannels
     seats: SqlSeatInventory
     idempotency: SqlIdempotencyKeys
-    reservations: SqlReservationQueries
     payments: SqlPaymentRepository
     tickets: SqlTicketRepository
     receipts: SqlReceiptRepository
@@ -51,7 +49,6 @@ class SqlUnitOfWork:
         self.channels = SqlDistributionChannels(self._connection)
         self.seats = self.orders.seats
         self.idempotency = SqlIdempotencyKeys(self._connection)
-        self.reservations = SqlReservationQueries(self._connection)
         self.payments = SqlPaymentRepository(self._connection)
         self.tickets = SqlTicketRepository(self._connection)
         self.receipts = SqlReceiptRepository(self._connection)

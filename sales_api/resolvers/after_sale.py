@@ -12,16 +12,15 @@ from sales_api.schema.after_sale_types import (
     RefundOrderInput,
     change_options_type,
     refund_options_type,
-    refund_type,
 )
 from sales_api.schema.context import Info
-from sales_api.schema.types import RefundPayload, order_aggregate_type
+from sales_api.schema.types import RefundPayload
 
 
 async def change_options(info: Info, order_id: strawberry.ID) -> ChangeOptionsType:
     context = info.context
     order, order_options, line_options = await service.find_change_options(
-        context.uow_factory, context.clock, context.caller, str(order_id)
+        context.reader, context.clock, context.caller, str(order_id)
     )
     return change_options_type(order, order_options, line_options)
 
@@ -31,7 +30,7 @@ async def refund_options(
 ) -> RefundOptionsType:
     context = info.context
     order, options = await service.find_refund_options(
-        context.uow_factory,
+        context.reader,
         context.clock,
         context.caller,
         str(order_id),
@@ -57,9 +56,11 @@ async def refund_order(info: Info, input: RefundOrderInput) -> RefundPayload:
             context.uow_factory, context.clock, context.payment_provider, context.caller, command
         )
         return RefundPayload(
-            refund=refund_type(outcome.refund, outcome.credits) if outcome.refund else None,
-            order=order_aggregate_type(outcome.order),
+            refund_id=outcome.refund_id,
+            order_id=outcome.order_id,
             errors=[sales_error_type(outcome.error)] if outcome.error else [],
         )
 
-    return await answer(work, lambda errors: RefundPayload(refund=None, order=None, errors=errors))
+    return await answer(
+        info, work, lambda errors: RefundPayload(refund_id=None, order_id=None, errors=errors)
+    )

@@ -17,8 +17,9 @@ from sales_api.schema.sale_types import (
     departure_type,
     offer_type,
     seat_map_type,
+    stop_place_type,
 )
-from sales_api.schema.types import StopPlaceType, stop_place_type
+from sales_api.schema.types import StopPlaceType
 
 
 async def stop_places(info: Info) -> list[StopPlaceType]:
@@ -45,7 +46,7 @@ async def departures(
 async def offers(info: Info, search: OfferSearchInput) -> list[OfferType]:
     context = info.context
     found = await service.search_offers(
-        context.uow_factory,
+        context.reader,
         context.reference,
         context.clock,
         context.caller,
@@ -67,7 +68,7 @@ async def seat_map(
 ) -> SeatMapType:
     context = info.context
     segment, cars = await service.seat_map(
-        context.uow_factory,
+        context.reader,
         context.reference,
         context.clock,
         context.caller,

@@ -1,4 +1,5 @@
-"""Mutations answer business-rule failures in their payload's `errors`, never as exceptions."""
+"""Mutations answer business-rule failures in their payload's `errors`, never as exceptions,
+and read their payload after their commit, through the read side like any query."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from sales_api.domain.errors import SalesError
+from sales_api.schema.context import Info
 from sales_api.schema.types import SalesErrorType
 
 T = TypeVar("T")
@@ -16,10 +18,15 @@ def sales_error_type(error: SalesError) -> SalesErrorType:
 
 
 async def answer(
-    work: Callable[[], Awaitable[T]], failed: Callable[[list[SalesErrorType]], T]
+    info: Info,
+    work: Callable[[], Awaitable[T]],
+    failed: Callable[[list[SalesErrorType]], T],
 ) -> T:
-    """Run the use case; a SalesError becomes the payload's errors (nothing was written)."""
+    """Run the use case; a SalesError becomes the payload's errors (nothing was written).
+    Either way the payload's reads come after, and see, what was committed."""
     try:
-        return await work()
+        payload = await work()
     except SalesError as error:
-        return failed([sales_error_type(error)])
+        payload = failed([sales_error_type(error)])
+    await info.context.reader.end_snapshot()
+    return payload

@@ -2,90 +2,43 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import strawberry
-from strawberry.types.nodes import Selection
 
-from sales_api.domain.paging import PageRequest
-from sales_api.domain.payments import Payment, TransactionStatus
-from sales_api.domain.services import payment_queries
 from sales_api.domain.services import payments as service
+from sales_api.queries.selection import Built
+from sales_api.resolvers.pages import page_of
 from sales_api.resolvers.payloads import answer, sales_error_type
 from sales_api.schema.context import Info
-from sales_api.schema.filters import list_query
 from sales_api.schema.payment_types import (
     CreatePaymentInput,
     CreateTransactionInput,
-    CreditConnection,
     CreditFilter,
-    PaymentConnection,
     PaymentFilter,
-    PaymentType_,
     TransactionRefInput,
     UpdatePaymentInput,
-    credit_type,
-    payment_type,
-    transaction_type,
 )
-from sales_api.schema.selection import asks_for, child
-from sales_api.schema.types import (
-    PaymentPayload,
-    SalesErrorType,
-    TransactionPayload,
-    order_aggregate_type,
-)
+from sales_api.schema.reads import read_one
+from sales_api.schema.types import PaymentPayload, SalesErrorType, TransactionPayload
 
 
-async def payment_types(
-    info: Info, payments: Sequence[Payment], selections: list[Selection]
-) -> list[PaymentType_]:
-    """Payments with their credits loaded in one batch, when the query asks for them."""
-    if not asks_for(selections, "credits") or not payments:
-        return [payment_type(p) for p in payments]
-    credits = await info.context.loaders.credits_by_payment_id.load_many([p.id for p in payments])
-    return [payment_type(p, c) for p, c in zip(payments, credits, strict=True)]
-
-
-async def payment(info: Info, id: strawberry.ID) -> PaymentType_ | None:
-    context = info.context
-    found = await payment_queries.find_payment(context.uow_factory, context.caller, str(id))
-    if found is None:
-        return None
-    return (await payment_types(info, [found], info.selected_fields[0].selections))[0]
+async def payment(info: Info, id: strawberry.ID) -> Built | None:
+    return await read_one(info, "Payment", str(id))
 
 
 async def payments(
     info: Info, page: int = 1, per_page: int = 20, filter: PaymentFilter | None = None
-) -> PaymentConnection:
-    context = info.context
-    result = await payment_queries.list_payments(
-        context.uow_factory, context.caller, list_query(filter), PageRequest(page, per_page)
-    )
-    items = child(info.selected_fields[0].selections, "items")
-    return PaymentConnection(
-        items=await payment_types(info, result.items, items),
-        page=result.request.page,
-        per_page=result.request.per_page,
-        total_items=result.total_items,
-        total_pages=result.total_pages,
-    )
+) -> Built:
+    return await page_of(info, "Payment", filter, page, per_page)
 
 
 async def credits(
     info: Info, page: int = 1, per_page: int = 20, filter: CreditFilter | None = None
-) -> CreditConnection:
-    context = info.context
-    result = await payment_queries.list_credits(
-        context.uow_factory, context.caller, list_query(filter), PageRequest(page, per_page)
-    )
-    return CreditConnection(
-        items=[credit_type(c) for c in result.items],
-        page=result.request.page,
-        per_page=result.request.per_page,
-        total_items=result.total_items,
-        total_pages=result.total_pages,
-    )
+) -> Built:
+    return await page_of(info, "Credit", filter, page, per_page)
+
+
+def _no_payment(errors: list[SalesErrorType]) -> PaymentPayload:
+    return PaymentPayload(payment_id=None, errors=errors)
 
 
 async def create_payment(info: Info, input: CreatePaymentInput) -> PaymentPayload:
@@ -102,9 +55,9 @@ async def create_payment(info: Info, input: CreatePaymentInput) -> PaymentPayloa
         created = await service.create_payment(
             context.uow_factory, context.clock, context.caller, command
         )
-        return PaymentPayload(payment=payment_type(created), errors=[])
+        return PaymentPayload(payment_id=created, errors=[])
 
-    return await answer(work, lambda errors: PaymentPayload(payment=None, errors=errors))
+    return await answer(info, work, _no_payment)
 
 
 async def update_payment(info: Info, input: UpdatePaymentInput) -> PaymentPayload:
@@ -119,22 +72,22 @@ async def update_payment(info: Info, input: UpdatePaymentInput) -> PaymentPayloa
         updated = await service.update_payment(
             context.uow_factory, context.clock, context.caller, command
         )
-        return PaymentPayload(payment=payment_type(updated), errors=[])
+        return PaymentPayload(payment_id=updated, errors=[])
 
-    return await answer(work, lambda errors: PaymentPayload(payment=None, errors=errors))
+    return await answer(info, work, _no_payment)
 
 
 def _transaction_payload(outcome: service.MoneyOutcome) -> TransactionPayload:
     return TransactionPayload(
-        transaction=transaction_type(outcome.transaction) if outcome.transaction else None,
-        payment=payment_type(outcome.payment),
-        order=order_aggregate_type(outcome.order, outcome.payments),
+        transaction_id=outcome.transaction_id,
+        payment_id=outcome.payment_id,
+        order_id=outcome.order_id,
         errors=[sales_error_type(outcome.error)] if outcome.error else [],
     )
 
 
 def _refused(errors: list[SalesErrorType]) -> TransactionPayload:
-    return TransactionPayload(transaction=None, payment=None, order=None, errors=errors)
+    return TransactionPayload(transaction_id=None, payment_id=None, order_id=None, errors=errors)
 
 
 async def create_transaction(info: Info, input: CreateTransactionInput) -> TransactionPayload:
@@ -154,7 +107,7 @@ async def create_transaction(info: Info, input: CreateTransactionInput) -> Trans
             )
         )
 
-    return await answer(work, _refused)
+    return await answer(info, work, _refused)
 
 
 async def capture_transaction(info: Info, input: TransactionRefInput) -> TransactionPayload:
@@ -169,17 +122,11 @@ async def capture_transaction(info: Info, input: TransactionRefInput) -> Transac
             context.caller,
             command,
         )
-        captured = outcome.transaction
-        if (
-            captured is not None
-            and captured.status is TransactionStatus.CAPTURED
-            and outcome.error is None
-            and not outcome.replayed
-        ):
-            context.events.payment_captured(captured.amount, captured.currency)
+        if outcome.captured is not None:
+            context.events.payment_captured(*outcome.captured)
         return _transaction_payload(outcome)
 
-    return await answer(work, _refused)
+    return await answer(info, work, _refused)
 
 
 async def cancel_transaction(info: Info, input: TransactionRefInput) -> TransactionPayload:
@@ -193,4 +140,4 @@ async def cancel_transaction(info: Info, input: TransactionRefInput) -> Transact
             )
         )
 
-    return await answer(work, _refused)
+    return await answer(info, work, _refused)

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from sales_api.domain.paging import PageRequest
 from sales_api.domain.services import reservations as service
+from sales_api.queries.selection import Built
+from sales_api.resolvers.pages import page_of
 from sales_api.resolvers.payloads import answer
 from sales_api.schema.context import Info
-from sales_api.schema.filters import list_query
 from sales_api.schema.sale_types import ChangeSeatsInput, ReservationFilter, ReserveOffersInput
-from sales_api.schema.types import (
-    ReservationConnection,
-    ReservationPayload,
-    ReserveOffersPayload,
-    order_aggregate_type,
-    order_line_type,
-    reservation_type,
-)
+from sales_api.schema.types import ReservationPayload, ReserveOffersPayload
 
 
 async def reserve_offers(info: Info, input: ReserveOffersInput) -> ReserveOffersPayload:
@@ -31,23 +24,15 @@ async def reserve_offers(info: Info, input: ReserveOffersInput) -> ReserveOffers
         reserved = await service.reserve_offers(
             context.uow_factory, context.reference, context.clock, context.caller, command
         )
-        if not reserved.replayed:
-            context.events.seats_held(sum(len(r.seats) for r in reserved.reservations))
-        travellers = {t.id: t for t in reserved.order.travellers}
+        context.events.seats_held(reserved.seats_held)
         return ReserveOffersPayload(
-            order=order_aggregate_type(reserved.order),
-            order_lines=[
-                order_line_type(line, travellers, line.reservation) for line in reserved.lines
-            ],
-            reservations=[reservation_type(r) for r in reserved.reservations],
-            errors=[],
+            order_id=reserved.order_id, order_line_ids=reserved.line_ids, errors=[]
         )
 
     return await answer(
+        info,
         work,
-        lambda errors: ReserveOffersPayload(
-            order=None, order_lines=[], reservations=[], errors=errors
-        ),
+        lambda errors: ReserveOffersPayload(order_id=None, order_line_ids=(), errors=errors),
     )
 
 
@@ -62,22 +47,14 @@ async def change_seats(info: Info, input: ChangeSeatsInput) -> ReservationPayloa
         reservation = await service.change_seats(
             context.uow_factory, context.reference, context.clock, context.caller, command
         )
-        return ReservationPayload(reservation=reservation_type(reservation), errors=[])
+        return ReservationPayload(reservation_id=reservation.id, errors=[])
 
-    return await answer(work, lambda errors: ReservationPayload(reservation=None, errors=errors))
+    return await answer(
+        info, work, lambda errors: ReservationPayload(reservation_id=None, errors=errors)
+    )
 
 
 async def reservations(
     info: Info, page: int = 1, per_page: int = 20, filter: ReservationFilter | None = None
-) -> ReservationConnection:
-    context = info.context
-    result = await service.list_reservations(
-        context.uow_factory, context.caller, list_query(filter), PageRequest(page, per_page)
-    )
-    return ReservationConnection(
-        items=[reservation_type(r) for r in result.items],
-        page=result.request.page,
-        per_page=result.request.per_page,
-        total_items=result.total_items,
-        total_pages=result.total_pages,
-    )
+) -> Built:
+    return await page_of(info, "Reservation", filter, page, per_page)

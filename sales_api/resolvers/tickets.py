@@ -2,37 +2,30 @@
 
 from __future__ import annotations
 
-from sales_api.domain.paging import PageRequest
 from sales_api.domain.services import receipts as receipt_service
 from sales_api.domain.services import tickets as service
 from sales_api.domain.tickets import Language, TicketDistributionGroup
+from sales_api.queries.selection import Built
+from sales_api.resolvers.pages import page_of
 from sales_api.resolvers.payloads import answer
 from sales_api.schema.context import Info
-from sales_api.schema.filters import list_query
 from sales_api.schema.ticket_types import (
     DistributeTicketsInput,
     GenerateTicketsInput,
-    ReceiptConnection,
     ReceiptFilter,
     SendReceiptInput,
-    TicketDistributionConnection,
     TicketDistributionFilter,
     TicketVerificationType,
-    group_type,
-    receipt_type,
-    ticket_type,
 )
 from sales_api.schema.types import ReceiptPayload, SalesErrorType, TicketDistributionsPayload
 
 
 def _groups_payload(groups: list[TicketDistributionGroup]) -> TicketDistributionsPayload:
-    return TicketDistributionsPayload(
-        ticket_distribution_groups=[group_type(g) for g in groups], errors=[]
-    )
+    return TicketDistributionsPayload(group_ids=tuple(g.id for g in groups), errors=[])
 
 
 def _no_groups(errors: list[SalesErrorType]) -> TicketDistributionsPayload:
-    return TicketDistributionsPayload(ticket_distribution_groups=[], errors=errors)
+    return TicketDistributionsPayload(group_ids=(), errors=errors)
 
 
 async def generate_tickets(info: Info, input: GenerateTicketsInput) -> TicketDistributionsPayload:
@@ -48,7 +41,7 @@ async def generate_tickets(info: Info, input: GenerateTicketsInput) -> TicketDis
         )
         return _groups_payload(groups)
 
-    return await answer(work, _no_groups)
+    return await answer(info, work, _no_groups)
 
 
 async def distribute_tickets(
@@ -68,35 +61,25 @@ async def distribute_tickets(
         )
         return _groups_payload(groups)
 
-    return await answer(work, _no_groups)
+    return await answer(info, work, _no_groups)
 
 
 async def verify_ticket(info: Info, ticket_token: str) -> TicketVerificationType:
     context = info.context
     result = await service.verify_ticket(
-        context.uow_factory, context.clock, context.ticket_signer, context.caller, ticket_token
+        context.reader, context.clock, context.ticket_signer, context.caller, ticket_token
     )
     return TicketVerificationType(
         valid=result.valid,
         reason=result.reason,
-        ticket_distribution=ticket_type(result.ticket) if result.ticket else None,
+        ticket_id=result.ticket.id if result.ticket else None,
     )
 
 
 async def ticket_distributions(
     info: Info, page: int = 1, per_page: int = 20, filter: TicketDistributionFilter | None = None
-) -> TicketDistributionConnection:
-    context = info.context
-    result = await service.list_tickets(
-        context.uow_factory, context.caller, list_query(filter), PageRequest(page, per_page)
-    )
-    return TicketDistributionConnection(
-        items=[ticket_type(t) for t in result.items],
-        page=result.request.page,
-        per_page=result.request.per_page,
-        total_items=result.total_items,
-        total_pages=result.total_pages,
-    )
+) -> Built:
+    return await page_of(info, "TicketDistribution", filter, page, per_page)
 
 
 async def send_receipt(info: Info, input: SendReceiptInput) -> ReceiptPayload:
@@ -111,25 +94,15 @@ async def send_receipt(info: Info, input: SendReceiptInput) -> ReceiptPayload:
             language=input.language or Language.NOB,
             idempotency_key=input.idempotency_key,
         )
-        receipt = await receipt_service.send_receipt(
+        receipt_id = await receipt_service.send_receipt(
             context.uow_factory, context.clock, context.caller, command
         )
-        return ReceiptPayload(receipt=receipt_type(receipt), errors=[])
+        return ReceiptPayload(receipt_id=receipt_id, errors=[])
 
-    return await answer(work, lambda errors: ReceiptPayload(receipt=None, errors=errors))
+    return await answer(info, work, lambda errors: ReceiptPayload(receipt_id=None, errors=errors))
 
 
 async def receipts(
     info: Info, page: int = 1, per_page: int = 20, filter: ReceiptFilter | None = None
-) -> ReceiptConnection:
-    context = info.context
-    result = await receipt_service.list_receipts(
-        context.uow_factory, context.caller, list_query(filter), PageRequest(page, per_page)
-    )
-    return ReceiptConnection(
-        items=[receipt_type(r) for r in result.items],
-        page=result.request.page,
-        per_page=result.request.per_page,
-        total_items=result.total_items,
-        total_pages=result.total_pages,
-    )
+) -> Built:
+    return await page_of(info, "Receipt", filter, page, per_page)

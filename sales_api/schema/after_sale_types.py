@@ -9,9 +9,7 @@ import strawberry
 
 from sales_api.domain import after_sale as domain
 from sales_api.domain.orders import Order, OrderLine
-from sales_api.domain.payments import Credit
-from sales_api.domain.refunds import Refund
-from sales_api.schema.payment_types import CreditType, credit_type
+from sales_api.schema.payment_types import CreditType
 
 ChangeType = strawberry.enum(domain.ChangeType, name="ChangeType")
 
@@ -128,19 +126,4 @@ def refund_options_type(order: Order, options: list[domain.LineRefundOption]) ->
             )
             for o in options
         ],
-    )
-
-
-def refund_type(refund: Refund, credits: list[Credit]) -> RefundType:
-    return RefundType(
-        id=strawberry.ID(refund.id),
-        order_id=strawberry.ID(refund.order_id),
-        order_version=refund.order_version,
-        amount=refund.amount,
-        fee=refund.fee,
-        currency=refund.currency,
-        credits=[credit_type(c) for c in credits],
-        affected_order_line_ids=[strawberry.ID(i) for i in refund.line_ids],
-        disabled_ticket_distribution_ids=[strawberry.ID(i) for i in refund.disabled_ticket_ids],
-        created_at=refund.created_at,
     )

@@ -1,4 +1,5 @@
-"""The typed per-request context: the caller, the door to the database, the dataloaders."""
+"""The typed per-request context: the caller, the doors to the database (the unit of work
+for changes, the reader for everything shown), the services a resolver needs."""
 
 from __future__ import annotations
 
@@ -6,29 +7,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
-from aiodataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
 from sales_api.domain.caller import Caller
 from sales_api.domain.clock import Clock
-from sales_api.domain.orders import OrderLine, Reservation, Traveller
-from sales_api.domain.payments import Credit, Payment, PaymentProvider
+from sales_api.domain.payments import PaymentProvider
 from sales_api.domain.ports import ReferenceData, UnitOfWorkFactory
-from sales_api.domain.receipts import Receipt
-from sales_api.domain.tickets import TicketDistributionGroup, TicketRenderer, TicketSigner
-
-
-@dataclass(slots=True)
-class Loaders:
-    """Built anew for every request, so nothing cached leaks between callers."""
-
-    travellers_by_order_id: DataLoader[str, list[Traveller]]
-    order_lines_by_order_id: DataLoader[str, list[OrderLine]]
-    reservations_by_order_id: DataLoader[str, list[Reservation]]
-    payments_by_order_id: DataLoader[str, list[Payment]]
-    credits_by_payment_id: DataLoader[str, list[Credit]]
-    ticket_groups_by_order_id: DataLoader[str, list[TicketDistributionGroup]]
-    receipts_by_order_id: DataLoader[str, list[Receipt]]
+from sales_api.domain.tickets import TicketRenderer, TicketSigner
+from sales_api.queries.reader import Reader
 
 
 class SaleEvents(Protocol):
@@ -55,15 +41,20 @@ class SalesContext:
     caller: Caller
     uow_factory: UnitOfWorkFactory
     clock: Clock
-    loaders: Loaders
+    reader: Reader
+    """Every object an answer shows is read through it (the read side)."""
     reference: ReferenceData
     payment_provider: PaymentProvider
     ticket_signer: TicketSigner
     ticket_renderer: TicketRenderer
     events: SaleEvents = field(default_factory=NoSaleEvents)
     # The operation run: named by the request's operationName or by its document (for the
-    # access log and metrics); set by OperationNaming once the operation is answered.
+    # access log and metrics); set by the runner once it has chosen the operation.
     operation_name: str | None = None
+    operation: Any = None
+    """The prepared operation being run (schema.operations.PreparedOperation)."""
+    failed: bool = False
+    """The answer carries errors (for the access log and the metrics)."""
 
 
 Info = StrawberryInfo[SalesContext, Any]

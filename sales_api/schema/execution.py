@@ -41,6 +41,8 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
+from sales_api.queries.selection import Built
+
 Completer = Callable[[Any], Any]
 ObjectPlan = Callable[[Any], dict[str, Any]]
 
@@ -171,6 +173,22 @@ def _plan_factory(
 class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
     """graphql-core's executor with planned completion of plain-attribute objects."""
 
+    def complete_value(
+        self,
+        return_type: Any,
+        field_details_list: FieldDetailsList,
+        info: Any,
+        path: Any,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        # What the read side built for this field's selection is complete already.
+        if type(result) is Built:
+            return result.value
+        return super().complete_value(
+            return_type, field_details_list, info, path, result, position_context
+        )
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         manager = self.middleware_manager
@@ -251,4 +269,6 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return None  # interfaces and unions: the generic path resolves their runtime type
 
 
-__all__ = ["PlannedExecutionContext"]
+SalesExecutionContext = PlannedExecutionContext
+
+__all__ = ["PlannedExecutionContext", "SalesExecutionContext"]

@@ -79,24 +79,6 @@ class PaymentRefType:
     completed_at: datetime | None
 
 
-@strawberry.type(name="PaymentConnection")
-class PaymentConnection:
-    items: list[PaymentType_]
-    page: int
-    per_page: int
-    total_items: int
-    total_pages: int
-
-
-@strawberry.type(name="CreditConnection")
-class CreditConnection:
-    items: list[CreditType]
-    page: int
-    per_page: int
-    total_items: int
-    total_pages: int
-
-
 @strawberry.input(name="TransactionStatusFilter")
 class TransactionStatusFilter:
     eq: domain.TransactionStatus | None = None
@@ -162,70 +144,3 @@ class CreateTransactionInput:
 class TransactionRefInput:
     transaction_id: strawberry.ID
     idempotency_key: str | None = None
-
-
-# ------------------------------------------------------------------ mapping from the domain
-
-
-def transaction_type(transaction: domain.Transaction) -> TransactionType:
-    return TransactionType(
-        id=strawberry.ID(transaction.id),
-        payment_id=strawberry.ID(transaction.payment_id),
-        payment_type=transaction.payment_type,
-        payment_type_group=transaction.payment_type_group,
-        amount=transaction.amount,
-        currency=transaction.currency,
-        status=transaction.status,
-        masked_card_number=transaction.masked_card_number,
-        psp_reference=transaction.psp_reference,
-        operation_log=[
-            TransactionOperationType(
-                operation=op.operation, amount=op.amount, status=op.status, at=op.at
-            )
-            for op in transaction.operation_log
-        ],
-        created_at=transaction.created_at,
-        captured_at=transaction.captured_at,
-    )
-
-
-def credit_type(credit: domain.Credit) -> CreditType:
-    return CreditType(
-        id=strawberry.ID(credit.id),
-        order_id=strawberry.ID(credit.order_id),
-        order_version=credit.order_version,
-        payment_id=strawberry.ID(credit.payment_id),
-        transaction_id=strawberry.ID(credit.transaction_id),
-        amount=credit.amount,
-        currency=credit.currency,
-        status=credit.status,
-        created_at=credit.created_at,
-    )
-
-
-def payment_type(
-    payment: domain.Payment, credits: list[domain.Credit] | None = None
-) -> PaymentType_:
-    return PaymentType_(
-        id=strawberry.ID(payment.id),
-        order_id=strawberry.ID(payment.order_id),
-        order_version=payment.order_version,
-        organisation_id=payment.organisation_id,
-        total_amount=payment.total_amount,
-        currency=payment.currency,
-        active=payment.active,
-        transactions=[transaction_type(t) for t in payment.transactions],
-        credits=[credit_type(c) for c in credits or []],
-        created_at=payment.created_at,
-    )
-
-
-def payment_ref_type(ref: domain.PaymentRef) -> PaymentRefType:
-    return PaymentRefType(
-        order_version=ref.order_version,
-        payment_id=strawberry.ID(ref.payment_id),
-        transaction_id=strawberry.ID(ref.transaction_id),
-        amount=ref.amount,
-        currency=ref.currency,
-        completed_at=ref.completed_at,
-    )

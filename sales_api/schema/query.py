@@ -4,45 +4,51 @@ from __future__ import annotations
 
 import strawberry
 
+from sales_api.queries.selection import Built
 from sales_api.resolvers import after_sale, catalogue, orders, reservations, tickets
 from sales_api.resolvers import payments as payment_resolvers
 from sales_api.schema.after_sale_types import ChangeOptionsType, RefundOptionsType
-from sales_api.schema.payment_types import CreditConnection, PaymentConnection, PaymentType_
+from sales_api.schema.payment_types import CreditType, PaymentType_
 from sales_api.schema.sale_types import DepartureType, OfferType, SeatMapType
 from sales_api.schema.ticket_types import (
-    ReceiptConnection,
-    TicketDistributionConnection,
+    ReceiptType,
+    TicketDistributionType,
     TicketVerificationType,
 )
-from sales_api.schema.types import (
-    OrderConnection,
-    OrderType,
-    ReservationConnection,
-    StopPlaceType,
-)
+from sales_api.schema.types import Connection, OrderType, ReservationType, StopPlaceType
 
 
 @strawberry.type
 class Query:
-    order: OrderType | None = strawberry.field(resolver=orders.order)
-    orders: OrderConnection = strawberry.field(resolver=orders.orders)
+    order: Built | None = strawberry.field(graphql_type=OrderType | None, resolver=orders.order)
+    orders: Built = strawberry.field(graphql_type=Connection[OrderType], resolver=orders.orders)
 
     stop_places: list[StopPlaceType] = strawberry.field(resolver=catalogue.stop_places)
     departures: list[DepartureType] = strawberry.field(resolver=catalogue.departures)
     offers: list[OfferType] = strawberry.field(resolver=catalogue.offers)
     seat_map: SeatMapType = strawberry.field(resolver=catalogue.seat_map)
 
-    reservations: ReservationConnection = strawberry.field(resolver=reservations.reservations)
+    reservations: Built = strawberry.field(
+        graphql_type=Connection[ReservationType], resolver=reservations.reservations
+    )
 
-    payment: PaymentType_ | None = strawberry.field(resolver=payment_resolvers.payment)
-    payments: PaymentConnection = strawberry.field(resolver=payment_resolvers.payments)
-    credits: CreditConnection = strawberry.field(resolver=payment_resolvers.credits)
+    payment: Built | None = strawberry.field(
+        graphql_type=PaymentType_ | None, resolver=payment_resolvers.payment
+    )
+    payments: Built = strawberry.field(
+        graphql_type=Connection[PaymentType_], resolver=payment_resolvers.payments
+    )
+    credits: Built = strawberry.field(
+        graphql_type=Connection[CreditType], resolver=payment_resolvers.credits
+    )
 
-    ticket_distributions: TicketDistributionConnection = strawberry.field(
-        resolver=tickets.ticket_distributions
+    ticket_distributions: Built = strawberry.field(
+        graphql_type=Connection[TicketDistributionType], resolver=tickets.ticket_distributions
     )
     verify_ticket: TicketVerificationType = strawberry.field(resolver=tickets.verify_ticket)
-    receipts: ReceiptConnection = strawberry.field(resolver=tickets.receipts)
+    receipts: Built = strawberry.field(
+        graphql_type=Connection[ReceiptType], resolver=tickets.receipts
+    )
 
     change_options: ChangeOptionsType = strawberry.field(resolver=after_sale.change_options)
     refund_options: RefundOptionsType = strawberry.field(resolver=after_sale.refund_options)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 
 import strawberry
 
@@ -20,8 +21,6 @@ from sales_api.schema.types import (
     PriceWithTaxType,
     StopPlaceType,
     TravelSpecificationType,
-    price_type,
-    stop_place_type,
 )
 
 
@@ -162,8 +161,23 @@ class ReservationFilter:
 # ------------------------------------------------------------------ mapping from the domain
 
 
+@lru_cache(maxsize=4096)
+def stop_place_type(stop: StopPlaceRef) -> StopPlaceType:
+    """Shared, never changed: a catalogue answer names the same few stops again and again."""
+    return StopPlaceType(id=strawberry.ID(stop.id), name=stop.name)
+
+
 def _stop(stop: domain_catalogue.StopPlace) -> StopPlaceType:
     return stop_place_type(StopPlaceRef(stop.id, stop.name))
+
+
+def _price(price: PriceWithTax) -> PriceWithTaxType:
+    return PriceWithTaxType(
+        amount=price.amount,
+        tax_amount=price.tax_amount,
+        tax_rate=f"{price.tax_rate:.2f}",
+        currency=price.currency,
+    )
 
 
 def departure_type(segment: domain_catalogue.Segment) -> DepartureType:
@@ -206,7 +220,7 @@ def offer_type(priced: PricedOffer, offer_id: str) -> OfferType:
             arrival_time=segment.arrival_time,
         ),
         traveller_ids=[strawberry.ID(t.traveller.id) for t in offer.travellers],
-        price=price_type(total),
+        price=_price(total),
         reservation_required=product.seat_reservation_required,
         available_seats=priced.available_seats,
         expire_at=offer.expire_at,

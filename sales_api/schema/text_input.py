@@ -12,12 +12,9 @@ anything runs, the same on both databases, as VALIDATION_FAILED.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
-from graphql import BREAK, DocumentNode, GraphQLError, StringValueNode, Visitor, visit
-from graphql import ExecutionResult as GraphQLExecutionResult
-from strawberry.extensions import SchemaExtension
+from graphql import BREAK, DocumentNode, StringValueNode, Visitor, visit
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 UNSTORABLE_MESSAGE = (
@@ -63,30 +60,3 @@ def holds_unstorable_text(value: object) -> bool:
         elif isinstance(item, list):
             pending.extend(item)
     return False
-
-
-class RefuseUnstorableText(SchemaExtension):
-    """A document or variables with unstorable text are refused before execution."""
-
-    def on_execute(self) -> Iterator[None]:
-        context = self.execution_context
-        if context.result is None:
-            error = self._refusal()
-            if error is not None:
-                context.result = GraphQLExecutionResult(data=None, errors=[error])
-        yield
-
-    def _refusal(self) -> GraphQLError | None:
-        context = self.execution_context
-        document = context.graphql_document
-        literal = unstorable_literal(document) if document is not None else None
-        if literal is not None:
-            return GraphQLError(
-                UNSTORABLE_MESSAGE, literal, extensions={"code": "VALIDATION_FAILED"}
-            )
-        if holds_unstorable_text(context.variables):
-            return GraphQLError(
-                f"{UNSTORABLE_MESSAGE}; found in the variables",
-                extensions={"code": "VALIDATION_FAILED"},
-            )
-        return None

@@ -9,7 +9,9 @@ import strawberry
 
 from sales_api.domain import receipts as domain_receipts
 from sales_api.domain import tickets as domain
+from sales_api.queries.selection import Built
 from sales_api.schema.filters import DateTimeFilter, IdFilter
+from sales_api.schema.reads import one_by_id
 
 TicketDistributionStatus = strawberry.enum(domain.TicketStatus, name="TicketDistributionStatus")
 DistributionMethod = strawberry.enum(domain.DistributionMethod, name="DistributionMethod")
@@ -49,7 +51,11 @@ class TicketVerificationType:
     reason: str | None = strawberry.field(
         description="Why it is not valid: BAD_SIGNATURE, DISABLED, NOT_YET_VALID, EXPIRED, UNKNOWN."
     )
-    ticket_distribution: TicketDistributionType | None
+    ticket_id: strawberry.Private[str | None] = None
+    ticket_distribution: Built | None = strawberry.field(
+        graphql_type=TicketDistributionType | None,
+        resolver=one_by_id("TicketDistribution", "ticket_id"),
+    )
 
 
 @strawberry.type(name="ReceiptLine")
@@ -76,24 +82,6 @@ class ReceiptType:
     currency: str
     created_at: datetime
     sent_at: datetime | None
-
-
-@strawberry.type(name="TicketDistributionConnection")
-class TicketDistributionConnection:
-    items: list[TicketDistributionType]
-    page: int
-    per_page: int
-    total_items: int
-    total_pages: int
-
-
-@strawberry.type(name="ReceiptConnection")
-class ReceiptConnection:
-    items: list[ReceiptType]
-    page: int
-    per_page: int
-    total_items: int
-    total_pages: int
 
 
 @strawberry.input(name="TicketDistributionStatusFilter")
@@ -145,59 +133,3 @@ class SendReceiptInput:
     phone_number: str | None = None
     language: domain.Language | None = domain.Language.NOB
     idempotency_key: str | None = None
-
-
-# ------------------------------------------------------------------ mapping from the domain
-
-
-def ticket_type(ticket: domain.TicketDistribution) -> TicketDistributionType:
-    return TicketDistributionType(
-        id=strawberry.ID(ticket.id),
-        order_id=strawberry.ID(ticket.order_id),
-        order_line_id=strawberry.ID(ticket.order_line_id),
-        traveller_id=strawberry.ID(ticket.traveller_id),
-        status=ticket.status,
-        distribution_method=ticket.distribution_method,
-        ticket_token=ticket.ticket_token,
-        valid_from=ticket.valid_from,
-        valid_to=ticket.valid_to,
-        created_at=ticket.created_at,
-        distributed_at=ticket.distributed_at,
-    )
-
-
-def group_type(group: domain.TicketDistributionGroup) -> TicketDistributionGroupType:
-    return TicketDistributionGroupType(
-        id=strawberry.ID(group.id),
-        order_id=strawberry.ID(group.order_id),
-        order_line_id=strawberry.ID(group.order_line_id),
-        order_version=group.order_version,
-        ticket_distributions=[ticket_type(t) for t in group.tickets],
-    )
-
-
-def receipt_type(receipt: domain_receipts.Receipt) -> ReceiptType:
-    return ReceiptType(
-        id=strawberry.ID(receipt.id),
-        reference=receipt.reference,
-        order_id=strawberry.ID(receipt.order_id),
-        order_version=receipt.order_version,
-        language=receipt.language,
-        email=receipt.email,
-        phone_number=receipt.phone_number,
-        status=receipt.status,
-        lines=[
-            ReceiptLineType(
-                description=line.description,
-                amount=line.amount,
-                tax_amount=line.tax_amount,
-                tax_rate=f"{line.tax_rate:.2f}",
-            )
-            for line in receipt.lines
-        ],
-        total_amount=receipt.total_amount,
-        total_tax_amount=receipt.total_tax_amount,
-        currency=receipt.currency,
-        created_at=receipt.created_at,
-        sent_at=receipt.sent_at,
-    )

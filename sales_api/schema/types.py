@@ -2,36 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Container
 from datetime import datetime
-from functools import lru_cache
+from typing import Generic, TypeVar
 
 import strawberry
 
 from sales_api.domain import orders as domain
 from sales_api.domain.errors import ErrorCode
-from sales_api.domain.money import PriceWithTax
 from sales_api.domain.paging import SortDirection
-from sales_api.domain.payments import Credit, Payment, payment_refs
-from sales_api.domain.receipts import Receipt
-from sales_api.domain.tickets import TicketDistribution, TicketDistributionGroup
+from sales_api.queries.selection import Built
 from sales_api.schema.after_sale_types import RefundType
-from sales_api.schema.payment_types import (
-    PaymentRefType,
-    PaymentType_,
-    TransactionType,
-    payment_ref_type,
-    payment_type,
-)
+from sales_api.schema.payment_types import PaymentRefType, PaymentType_, TransactionType
+from sales_api.schema.reads import many_by_ids, one_by_id
 from sales_api.schema.scalars import Amount
 from sales_api.schema.ticket_types import (
     ReceiptType,
     TicketDistributionGroupType,
     TicketDistributionType,
-    group_type,
-    receipt_type,
-    ticket_type,
 )
+
+T = TypeVar("T")
 
 # The domain's enums are the schema's enums (strawberry.enum registers the class itself).
 SalesErrorCode = strawberry.enum(ErrorCode, name="SalesErrorCode")
@@ -165,18 +155,11 @@ class OrderType:
     )
 
 
-@strawberry.type(name="OrderConnection")
-class OrderConnection:
-    items: list[OrderType]
-    page: int
-    per_page: int
-    total_items: int
-    total_pages: int
+@strawberry.type(description="A page of a list: its items and where it stands in the whole.")
+class Connection(Generic[T]):
+    """Built whole by the read side; every paged list of the API has this shape."""
 
-
-@strawberry.type(name="ReservationConnection")
-class ReservationConnection:
-    items: list[ReservationType]
+    items: list[T]
     page: int
     per_page: int
     total_items: int
@@ -185,199 +168,92 @@ class ReservationConnection:
 
 @strawberry.type(name="OrderPayload")
 class OrderPayload:
-    order: OrderType | None
+    order_id: strawberry.Private[str | None]
+    order: Built | None = strawberry.field(
+        graphql_type=OrderType | None, resolver=one_by_id("Order", "order_id")
+    )
     errors: list[SalesErrorType]
-
-
-# ------------------------------------------------------------------ mapping from the domain
-
-
-def price_type(price: PriceWithTax) -> PriceWithTaxType:
-    return PriceWithTaxType(
-        amount=price.amount,
-        tax_amount=price.tax_amount,
-        tax_rate=f"{price.tax_rate:.2f}",
-        currency=price.currency,
-    )
-
-
-def traveller_type(traveller: domain.Traveller) -> TravellerType:
-    return TravellerType(
-        id=strawberry.ID(traveller.id), user_type=traveller.user_type, name=traveller.name
-    )
-
-
-@lru_cache(maxsize=4096)
-def stop_place_type(stop: domain.StopPlaceRef) -> StopPlaceType:
-    """Shared, never changed: a page names the same few stops hundreds of times."""
-    return StopPlaceType(id=strawberry.ID(stop.id), name=stop.name)
-
-
-def reservation_type(reservation: domain.Reservation) -> ReservationType:
-    return ReservationType(
-        id=strawberry.ID(reservation.id),
-        order_id=strawberry.ID(reservation.order_id),
-        order_line_id=strawberry.ID(reservation.order_line_id),
-        status=reservation.status,
-        service_journey_id=strawberry.ID(reservation.service_journey_id),
-        from_=stop_place_type(reservation.origin),
-        to=stop_place_type(reservation.destination),
-        seats=[
-            SeatAssignmentType(
-                car_number=s.car_number,
-                seat_number=s.seat_number,
-                traveller_id=strawberry.ID(s.traveller_id) if s.traveller_id else None,
-            )
-            for s in reservation.seats
-        ],
-        expire_at=reservation.expire_at,
-        created_at=reservation.created_at,
-    )
-
-
-def order_line_type(
-    line: domain.OrderLine,
-    travellers_by_id: dict[str, domain.Traveller],
-    reservation: domain.Reservation | None = None,
-    tickets: list[TicketDistribution] | None = None,
-) -> OrderLineType:
-    travel = line.travel
-    return OrderLineType(
-        id=strawberry.ID(line.id),
-        order_id=strawberry.ID(line.order_id),
-        status=line.status,
-        product=FareProductType(
-            id=strawberry.ID(line.product.id),
-            name=line.product.name,
-            fare_class=line.product.fare_class,
-            refundable=line.product.refundable,
-            changeable=line.product.changeable,
-        ),
-        travel_specification=TravelSpecificationType(
-            service_journey_id=strawberry.ID(travel.service_journey_id),
-            from_=stop_place_type(travel.origin),
-            to=stop_place_type(travel.destination),
-            departure_time=travel.departure_time,
-            arrival_time=travel.arrival_time,
-        ),
-        travellers=[
-            traveller_type(travellers_by_id[tid])
-            for tid in line.traveller_ids
-            if tid in travellers_by_id
-        ],
-        price=price_type(line.price),
-        reservation=reservation_type(reservation) if reservation else None,
-        ticket_distributions=[ticket_type(t) for t in tickets or []],
-        created_at=line.created_at,
-    )
-
-
-def order_type(
-    order: domain.OrderSummary,
-    travellers: list[domain.Traveller],
-    lines: list[domain.OrderLine],
-    reservations: list[domain.Reservation],
-    payments: list[Payment] | None = None,
-    groups: list[TicketDistributionGroup] | None = None,
-    receipts: list[Receipt] | None = None,
-    credits_by_payment: dict[str, list[Credit]] | None = None,
-    asked: Container[str] | None = None,
-) -> OrderType:
-    """The schema view of an order; nested lists come from the aggregate or the loaders.
-    With `asked` (the field names the query selects), lists it does not ask for stay empty."""
-
-    def wanted(name: str) -> bool:
-        return asked is None or name in asked
-
-    by_id = {t.id: t for t in travellers}
-    by_line = {r.order_line_id: r for r in reservations}
-    tickets_by_line: dict[str, list[TicketDistribution]] = {}
-    for group in groups or []:
-        tickets_by_line.setdefault(group.order_line_id, []).extend(group.tickets)
-    contact = order.contact_info
-    return OrderType(
-        id=strawberry.ID(order.id),
-        version=order.version,
-        status=order.status,
-        total_amount=order.total_amount,
-        total_tax_amount=order.total_tax_amount,
-        balance=order.balance,
-        currency=order.currency,
-        organisation_id=order.organisation_id,
-        pos=order.pos,
-        distribution_channel_id=order.distribution_channel_id,
-        external_reference=order.external_reference,
-        contact_info=ContactInfoType(
-            name=contact.name, email=contact.email, phone_number=contact.phone_number
-        )
-        if contact
-        else None,
-        travellers=[traveller_type(t) for t in travellers] if wanted("travellers") else [],
-        order_lines=[
-            order_line_type(line, by_id, by_line.get(line.id), tickets_by_line.get(line.id))
-            for line in lines
-        ],
-        reservations=[reservation_type(r) for r in reservations] if wanted("reservations") else [],
-        payment_refs=[payment_ref_type(ref) for ref in payment_refs(payments or [])]
-        if wanted("paymentRefs")
-        else [],
-        payments=[payment_type(p, (credits_by_payment or {}).get(p.id, [])) for p in payments or []]
-        if wanted("payments")
-        else [],
-        ticket_distribution_groups=[group_type(g) for g in groups or []],
-        receipts=[receipt_type(r) for r in receipts or []],
-        created_at=order.created_at,
-        last_confirmed_at=order.last_confirmed_at,
-        expire_at=order.expire_at,
-    )
-
-
-def order_aggregate_type(order: domain.Order, payments: list[Payment] | None = None) -> OrderType:
-    return order_type(order.summary(), order.travellers, order.lines, order.reservations, payments)
 
 
 @strawberry.type(name="ReserveOffersPayload")
 class ReserveOffersPayload:
-    order: OrderType | None
-    order_lines: list[OrderLineType]
-    reservations: list[ReservationType]
+    order_id: strawberry.Private[str | None]
+    order_line_ids: strawberry.Private[tuple[str, ...]]
+    order: Built | None = strawberry.field(
+        graphql_type=OrderType | None, resolver=one_by_id("Order", "order_id")
+    )
+    order_lines: Built = strawberry.field(
+        graphql_type=list[OrderLineType], resolver=many_by_ids("OrderLine", "order_line_ids")
+    )
+    reservations: Built = strawberry.field(
+        graphql_type=list[ReservationType],
+        resolver=many_by_ids("Reservation", "order_line_ids", by="order_line_id"),
+    )
     errors: list[SalesErrorType]
 
 
 @strawberry.type(name="ReservationPayload")
 class ReservationPayload:
-    reservation: ReservationType | None
+    reservation_id: strawberry.Private[str | None]
+    reservation: Built | None = strawberry.field(
+        graphql_type=ReservationType | None, resolver=one_by_id("Reservation", "reservation_id")
+    )
     errors: list[SalesErrorType]
 
 
 @strawberry.type(name="PaymentPayload")
 class PaymentPayload:
-    payment: PaymentType_ | None
+    payment_id: strawberry.Private[str | None]
+    payment: Built | None = strawberry.field(
+        graphql_type=PaymentType_ | None, resolver=one_by_id("Payment", "payment_id")
+    )
     errors: list[SalesErrorType]
 
 
 @strawberry.type(name="TransactionPayload")
 class TransactionPayload:
-    transaction: TransactionType | None
-    payment: PaymentType_ | None
-    order: OrderType | None
+    transaction_id: strawberry.Private[str | None]
+    payment_id: strawberry.Private[str | None]
+    order_id: strawberry.Private[str | None]
+    transaction: Built | None = strawberry.field(
+        graphql_type=TransactionType | None, resolver=one_by_id("Transaction", "transaction_id")
+    )
+    payment: Built | None = strawberry.field(
+        graphql_type=PaymentType_ | None, resolver=one_by_id("Payment", "payment_id")
+    )
+    order: Built | None = strawberry.field(
+        graphql_type=OrderType | None, resolver=one_by_id("Order", "order_id")
+    )
     errors: list[SalesErrorType]
 
 
 @strawberry.type(name="TicketDistributionsPayload")
 class TicketDistributionsPayload:
-    ticket_distribution_groups: list[TicketDistributionGroupType]
+    group_ids: strawberry.Private[tuple[str, ...]]
+    ticket_distribution_groups: Built = strawberry.field(
+        graphql_type=list[TicketDistributionGroupType],
+        resolver=many_by_ids("TicketDistributionGroup", "group_ids"),
+    )
     errors: list[SalesErrorType]
 
 
 @strawberry.type(name="ReceiptPayload")
 class ReceiptPayload:
-    receipt: ReceiptType | None
+    receipt_id: strawberry.Private[str | None]
+    receipt: Built | None = strawberry.field(
+        graphql_type=ReceiptType | None, resolver=one_by_id("Receipt", "receipt_id")
+    )
     errors: list[SalesErrorType]
 
 
 @strawberry.type(name="RefundPayload")
 class RefundPayload:
-    refund: RefundType | None
-    order: OrderType | None
+    refund_id: strawberry.Private[str | None]
+    order_id: strawberry.Private[str | None]
+    refund: Built | None = strawberry.field(
+        graphql_type=RefundType | None, resolver=one_by_id("Refund", "refund_id")
+    )
+    order: Built | None = strawberry.field(
+        graphql_type=OrderType | None, resolver=one_by_id("Order", "order_id")
+    )
     errors: list[SalesErrorType]

@@ -1,26 +1,18 @@
-"""The GraphQL endpoint: bearer token first, then Strawberry with a typed context."""
+"""The GraphQL endpoint: the bearer token first, then the body, then the schema's runner."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
-from cross_web import HTTPException
-from starlette.requests import ClientDisconnect, Request
-from starlette.responses import Response
-from starlette.types import Message, Receive, Scope, Send
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLRequestData
-from strawberry.schema import BaseSchema
-from strawberry.types import ExecutionResult
+from starlette.requests import ClientDisconnect
+from starlette.types import Receive, Scope, Send
 
 from sales_api.domain.caller import Caller
 from sales_api.web.explorer import explorer_page
 from sales_api.web.tokens import InvalidToken, VerifiedToken, VerifyToken
 
-ContextFactory = Callable[[Caller], Any]
 MAX_BODY_BYTES = 64 * 1024
 
 
@@ -79,49 +71,27 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _replaying(body: bytes, receive: Receive) -> Receive:
-    """A `receive` that hands over the body already read, then listens to the client."""
-    pending = True
-
-    async def replay() -> Message:
-        nonlocal pending
-        if pending:
-            pending = False
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
+Respond = Callable[[object, Caller], Awaitable[Any]]
+"""Answers a decoded JSON body for a caller: an object with `status`, `body` (a dict),
+`operation_name` and `failed` (the schema's GraphQLRunner.respond)."""
 
 
-def _header(request: Request, name: str) -> str | None:
-    value = request.headers.get(name)
-    if value is None:
-        return None
-    return value.strip()
-
-
-class SalesGraphQLView(GraphQL[Any, None]):
+class SalesGraphQLView:
     """POST JSON only (no queries in URLs, where tokens and data would be logged), one
     operation per request (no batches), at most `max_body_bytes`; GET from a browser serves
     GraphiQL when it is enabled."""
 
     def __init__(
         self,
-        schema: BaseSchema,
+        respond: Respond,
         *,
         verify_token: VerifyToken,
-        context_factory: ContextFactory,
         graphiql: bool,
         max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
-        super().__init__(
-            schema,
-            graphql_ide="graphiql" if graphiql else None,
-            allow_queries_via_get=False,
-            multipart_uploads_enabled=False,
-        )
+        self._respond = respond
         self._verify_token = verify_token
-        self._context_factory = context_factory
+        self.graphiql = graphiql
         self._max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -132,8 +102,8 @@ class SalesGraphQLView(GraphQL[Any, None]):
         method = scope["method"]
         if method == "GET":
             accepts = next((v for n, v in scope["headers"] if n == b"accept"), b"")
-            if self.graphql_ide and b"text/html" in accepts:
-                response = await self.render_graphql_ide(Request(scope))
+            if self.graphiql and b"text/html" in accepts:
+                response = explorer_page(scope["path"])
                 await response(scope, receive, send)
                 return
             await _respond(
@@ -157,7 +127,7 @@ class SalesGraphQLView(GraphQL[Any, None]):
             await self._too_large(send, correlation_id)  # refused before reading a byte
             return
         try:
-            verified = await self._verify(scope)
+            verified = await verify_bearer(scope, self._verify_token)
         except InvalidToken as error:
             await _respond(
                 send,
@@ -166,8 +136,9 @@ class SalesGraphQLView(GraphQL[Any, None]):
                 [(b"www-authenticate", b'Bearer error="invalid_token"')],
             )
             return
-        scope["state"]["verified_token"] = verified
-        scope["state"]["organisation_id"] = verified.organisation_id
+        state = scope["state"]
+        state["verified_token"] = verified
+        state["organisation_id"] = verified.organisation_id
         try:
             body = await read_body(scope, receive, self._max_body_bytes)
         except BodyTooLarge:
@@ -175,87 +146,50 @@ class SalesGraphQLView(GraphQL[Any, None]):
             return
         except ClientDisconnect:
             return
-        if body.lstrip()[:1] == b"[":
-            # Strawberry refuses batches unless configured to; refused here whatever it does.
-            await _respond(
-                send,
-                400,
-                graphql_error_body(
-                    "Batched operations are not supported: send one operation per request",
-                    "BAD_REQUEST",
-                    correlation_id,
-                ),
-            )
+        refusal = _body_problem(scope, body)
+        if refusal is not None:
+            await _respond(send, 400, graphql_error_body(refusal, "BAD_REQUEST", correlation_id))
             return
-        request = Request(scope=scope, receive=_replaying(body, receive))
         try:
-            response = await self.run(request)
-        except HTTPException as error:
-            # Strawberry answers a request it cannot take (no query, an unknown
-            # operationName, a body that is not JSON) in plain text; clients parse JSON.
-            await _respond(
-                send,
-                error.status_code,
-                graphql_error_body(error.reason, "BAD_REQUEST", correlation_id),
-            )
+            decoded = orjson.loads(body)
+        except orjson.JSONDecodeError as error:
+            message = f"Unable to parse request body as JSON: {error.msg}"
+            await _respond(send, 400, graphql_error_body(message, "BAD_REQUEST", correlation_id))
             return
-        await response(scope, receive, send)
+        answer = await self._respond(decoded, _caller(scope, verified, correlation_id))
+        state["operation_name"] = answer.operation_name
+        state["graphql_errors"] = answer.failed
+        await _respond(send, answer.status, orjson.dumps(answer.body))
 
     async def _too_large(self, send: Send, correlation_id: str) -> None:
         message = f"The request body is larger than {self._max_body_bytes} bytes"
         await _respond(send, 413, graphql_error_body(message, "PAYLOAD_TOO_LARGE", correlation_id))
 
-    async def render_graphql_ide(self, request: Request) -> Response:
-        """Our own GraphiQL page: every file from this service, no CDN, a strict CSP."""
-        return explorer_page(request.url.path)
 
-    async def execute_single(
-        self,
-        request: Request,
-        request_adapter: Any,
-        sub_response: Response,
-        context: Any,
-        root_value: None,
-        request_data: GraphQLRequestData,
-    ) -> ExecutionResult:
-        """Executes, and notes the operation and whether it failed for the access log and
-        the metrics (both read the request's state when it is answered)."""
-        state = request.scope["state"]
-        state["operation_name"] = request_data.operation_name
-        result = await super().execute_single(
-            request=request,
-            request_adapter=request_adapter,
-            sub_response=sub_response,
-            context=context,
-            root_value=root_value,
-            request_data=request_data,
-        )
-        state["graphql_errors"] = bool(result.errors)
-        # The document's own name when the request names none (a schema extension notes it).
-        state["operation_name"] = getattr(context, "operation_name", None) or (
-            request_data.operation_name
-        )
-        return result
+def _body_problem(scope: Scope, body: bytes) -> str | None:
+    """Why the body cannot be a GraphQL request, before it is decoded."""
+    content_type = next((v for n, v in scope["headers"] if n == b"content-type"), b"")
+    if b"application/json" not in content_type.lower():
+        return "Unsupported content type: send the request body as application/json"
+    if body.lstrip()[:1] == b"[":
+        return "Batched operations are not supported: send one operation per request"
+    return None
 
-    async def _verify(self, scope: Scope) -> VerifiedToken:
-        return await verify_bearer(scope, self._verify_token)
 
-    async def get_context(self, request: Request | WebSocket, response: Any) -> Any:
-        assert isinstance(request, Request)
-        state = request.scope["state"]
-        verified: VerifiedToken = state["verified_token"]
-        caller = Caller(
-            organisation_id=verified.organisation_id,
-            client_id=verified.client_id,
-            permissions=verified.permissions,
-            pos=_header(request, "entur-pos"),
-            distribution_channel_id=_header(request, "entur-distribution-channel"),
-            correlation_id=state.get("correlation_id", ""),
-        )
-        return self._context_factory(caller)
+def _header(scope: Scope, name: bytes) -> str | None:
+    value = next((v for n, v in scope["headers"] if n == name), None)
+    return None if value is None else value.decode("latin-1").strip()
 
-    def encode_json(self, data: object) -> bytes:  # type: ignore[override]
-        return orjson.dumps(data)
+
+def _caller(scope: Scope, verified: VerifiedToken, correlation_id: str) -> Caller:
+    return Caller(
+        organisation_id=verified.organisation_id,
+        client_id=verified.client_id,
+        permissions=verified.permissions,
+        pos=_header(scope, b"entur-pos"),
+        distribution_channel_id=_header(scope, b"entur-distribution-channel"),
+        correlation_id=correlation_id,
+    )
 
 
 async def _respond(

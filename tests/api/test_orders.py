@@ -3,19 +3,17 @@ between organisations, updateOrder, totals and VAT of orders with lines, stateme
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 from starlette.applications import Starlette
 
 from sales_api.domain.orders import ContactInfo, Order, OrderStatus, Traveller, UserType
 from tests.conftest import Api
 from tests.factories import build_order, create_order, store_orders
+from tests.statements import recorded_statements
 
 APP = "ENT:DistributionChannel:App"
 WEB = "ENT:DistributionChannel:Web"
@@ -63,24 +61,6 @@ mutation Create($input: CreateOrderInput!) {
 
 
 # ------------------------------------------------------------------ helpers
-
-
-@contextmanager
-def recorded_statements(app: Starlette) -> Iterator[list[tuple[str, Any]]]:
-    """Every SQL statement (text, parameters) the app's engine sends while inside."""
-    statements: list[tuple[str, Any]] = []
-
-    def listener(
-        _conn: Any, _cursor: Any, statement: str, parameters: Any, _ctx: Any, _many: bool
-    ) -> None:
-        statements.append((statement, parameters))
-
-    engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
 
 
 async def list_orders(

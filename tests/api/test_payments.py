@@ -7,8 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -16,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event, insert, select
+from sqlalchemy import insert, select
 from starlette.applications import Starlette
 
 from sales_api.app import create_app
@@ -32,6 +31,7 @@ from tests.api.test_payment_flow import CAPTURE, a_reserved_order, capture, pay,
 from tests.api.test_sale_flow import RESERVE, offers_for
 from tests.api.test_seat_races import connections_in_use, payload
 from tests.conftest import Api, MovableClock
+from tests.statements import recorded_statements
 
 TOTAL = "1611.00"  # two adults, Flex, Oslo -> Bergen
 
@@ -948,21 +948,6 @@ async def test_another_organisation_sees_and_touches_nothing(counted: Counted) -
 # ------------------------------------------------------------------ 6. statements per page
 
 
-@contextmanager
-def statements(app: Starlette) -> Iterator[list[str]]:
-    seen: list[str] = []
-    engine = app.state.engine.sync_engine
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 ORDERS_WITH_PAYMENTS = """
 query($perPage: Int!) {
   orders(perPage: $perPage) {
@@ -992,7 +977,7 @@ async def test_statements_do_not_grow_with_the_page(api: Api, app: Starlette) ->
     counts: dict[tuple[str, int], int] = {}
     for name, query in (("orders", ORDERS_WITH_PAYMENTS), ("payments", PAYMENTS_WITH_CHILDREN)):
         for per_page in (1, 100):
-            with statements(app) as seen:
+            with recorded_statements(app) as seen:
                 data = await api.gql(query, {"perPage": per_page})
             items = data[name]["items"]
             assert len(items) == (1 if per_page == 1 else (3 if name == "orders" else 6))

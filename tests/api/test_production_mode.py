@@ -16,7 +16,7 @@ from joserfc.jwk import ECKey
 from starlette.applications import Starlette
 
 from sales_api.app import create_app
-from sales_api.domain.services import orders as order_service
+from sales_api.queries.reader import Reader
 from sales_api.settings import Settings
 from sales_api.web.tokens import StaticKeySource
 from tests.conftest import Api
@@ -139,7 +139,7 @@ async def test_production_masks_unexpected_exceptions(
     async def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("database password is hunter2")
 
-    monkeypatch.setattr(order_service, "list_orders", broken)
+    monkeypatch.setattr(Reader, "page", broken)
     mine = str(uuid.uuid4())
     async with production_app(settings) as api:
         response = await api.post("{ orders { totalItems } }", headers={"correlationId": mine})

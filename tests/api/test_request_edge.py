@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from starlette.applications import Starlette
 
 from sales_api.app import create_app
-from sales_api.domain.services import orders as order_service
 from sales_api.persistence import tables as t
+from sales_api.queries.reader import Reader
 from sales_api.settings import Settings
 from tests.conftest import WEB_CHANNEL, Api
 
@@ -116,7 +116,7 @@ async def test_an_unexpected_exception_is_masked_and_logged(
     async def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("database password is hunter2")
 
-    monkeypatch.setattr(order_service, "list_orders", broken)
+    monkeypatch.setattr(Reader, "page", broken)
     mine = str(uuid.uuid4())
     with caplog.at_level(logging.ERROR, logger="sales_api.graphql"):
         response = await api.post("{ orders { totalItems } }", headers={"correlationId": mine})

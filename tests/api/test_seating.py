@@ -4,12 +4,9 @@ statements nested reservations cost."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import event
 from starlette.applications import Starlette
 
 from sales_api.domain.services.lifecycle import expire_orders
@@ -25,6 +22,7 @@ from tests.api.test_sale_flow import (
     tomorrow,
 )
 from tests.conftest import Api, MovableClock
+from tests.statements import recorded_statements
 
 WEST = "DEMO:ServiceJourney:F4-west"
 ADULT = [{"id": "a1", "userType": "ADULT"}]
@@ -608,23 +606,6 @@ async def test_order_reservations_and_order_line_reservation(api: Api) -> None:
 # ------------------------------------------------------------------ statement counts
 
 
-@contextmanager
-def recorded_statements(app: Starlette) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def listener(
-        _conn: Any, _cursor: Any, statement: str, _params: Any, _ctx: Any, _many: bool
-    ) -> None:
-        statements.append(statement)
-
-    engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
-
-
 NESTED = """
 query($perPage: Int!) {
   orders(perPage: $perPage) {
@@ -668,5 +649,5 @@ async def test_nested_reservations_cost_the_same_statements_for_1_or_100_orders(
         assert all(len(line["reservation"]["seats"]) == 1 for line in item["orderLines"])
     assert len(many) == len(one), (one, many)
     # count, orders, travellers, lines, reservations: one SELECT per list, however many orders
-    selects = [sql for sql in one if sql.lstrip().upper().startswith("SELECT")]
+    selects = [sql for sql, _ in one if sql.lstrip().upper().startswith("SELECT")]
     assert len(selects) <= 5, selects

@@ -12,12 +12,19 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from starlette.applications import Starlette
 
+from sales_api.domain.caller import Caller
 from sales_api.domain.errors import SalesError
 from sales_api.domain.orders import Order
 from sales_api.persistence.database import create_engine, is_sqlite
 from sales_api.persistence.migrate import head_revision
 from sales_api.persistence.tables import metadata
 from sales_api.persistence.unit_of_work import SqlUnitOfWorkFactory
+from sales_api.queries.reader import Reader
+from sales_api.queries.selection import selection
+
+
+def caller_of(organisation: int) -> Caller:
+    return Caller(organisation, "test", frozenset({"sales:read"}), "pos", None, "")
 
 
 def _new_order(order_id: str) -> Order:
@@ -73,7 +80,7 @@ async def test_a_write_rolls_back_entirely_when_it_fails(app: Starlette) -> None
             await uow.orders.flush()
             raise RuntimeError("fails after the insert, before commit")
     async with factory() as uow:
-        assert await uow.orders.get("ROLLBACK1", 1) is None
+        assert await uow.orders.get_for_update("ROLLBACK1", 1) is None
 
 
 async def test_the_balance_can_never_be_stored_negative(app: Starlette) -> None:
@@ -131,8 +138,16 @@ async def test_an_order_of_another_organisation_is_not_found(app: Starlette) -> 
         await uow.commit()
     async with factory(write=True) as uow:
         assert await uow.orders.get_for_update("ORG1ONLY", 2) is None
-        assert await uow.orders.get("ORG1ONLY", 2) is None
-        assert await uow.orders.get("ORG1ONLY", 1) is not None
+        assert await uow.orders.get_for_update("ORG1ONLY", 1) is not None
+    # The read side keeps to the caller's organisation in its own statements.
+    for organisation, found in ((2, False), (1, True)):
+        reader = Reader(app.state.reads, caller_of(organisation))
+        try:
+            order = await reader.one("Order", "ORG1ONLY", selection("id"))
+            rules_view = await reader.order("ORG1ONLY")
+        finally:
+            await reader.close()
+        assert (order is not None, rules_view is not None) == (found, found)
 
 
 def test_sales_error_is_not_swallowed() -> None:

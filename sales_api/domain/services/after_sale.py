@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -27,9 +27,10 @@ from sales_api.domain.payments import (
     PaymentProviderUnavailable,
     TransactionStatus,
 )
-from sales_api.domain.ports import UnitOfWork, UnitOfWorkFactory
+from sales_api.domain.ports import SalesReads, UnitOfWork, UnitOfWorkFactory
 from sales_api.domain.refunds import Refund, RefundStatus, allocate_credits
 from sales_api.domain.services import idempotency
+from sales_api.domain.services.idempotency import Result
 from sales_api.domain.services.orders import ensure_channel_allowed
 from sales_api.domain.tickets import TicketStatus
 
@@ -43,12 +44,18 @@ async def _order(
     return order
 
 
+async def _read_order(reads: SalesReads, order_id: str) -> Order:
+    order = await reads.order(order_id)
+    if order is None:
+        raise NotFound("Order", ["orderId"])
+    return order
+
+
 async def find_change_options(
-    uow_factory: UnitOfWorkFactory, clock: Clock, caller: Caller, order_id: str
+    reads: SalesReads, clock: Clock, caller: Caller, order_id: str
 ) -> tuple[Order, list[ChangeOption], list[tuple[OrderLine, list[ChangeOption]]]]:
     caller.require(Permission.SALES_READ)
-    async with uow_factory() as uow:
-        order = await _order(uow, caller, order_id)
+    order = await _read_order(reads, order_id)
     order_options, line_options = change_options(order, clock.now())
     return order, order_options, line_options
 
@@ -68,15 +75,14 @@ def _chosen_lines(order: Order, line_ids: Sequence[str] | None, path: list[str])
 
 
 async def find_refund_options(
-    uow_factory: UnitOfWorkFactory,
+    reads: SalesReads,
     clock: Clock,
     caller: Caller,
     order_id: str,
     line_ids: Sequence[str] | None,
 ) -> tuple[Order, list[LineRefundOption]]:
     caller.require(Permission.SALES_READ)
-    async with uow_factory() as uow:
-        order = await _order(uow, caller, order_id)
+    order = await _read_order(reads, order_id)
     lines = _chosen_lines(order, line_ids, ["orderLineIds"])
     return order, refund_options(order, lines, clock.now())
 
@@ -90,12 +96,18 @@ class RefundOrder:
     reason: str | None = None
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class RefundOutcome:
-    order: Order
-    refund: Refund | None
-    credits: list[Credit] = field(default_factory=list)
+    """What a refund left behind, by id (the payload is read after the commit)."""
+
+    order_id: str
+    refund_id: str | None
+    """None while the provider has not credited all of it (retry with the same key)."""
     error: SalesError | None = None
+
+
+def _finished(earlier: Result) -> bool:
+    return earlier.get("status") == RefundStatus.COMPLETED.value
 
 
 async def refund_order(
@@ -112,62 +124,64 @@ async def refund_order(
     now = clock.now()
     if command.reason is not None and len(command.reason) > 500:
         raise ValidationFailed("reason is at most 500 characters", ["input", "reason"])
+    error: SalesError | None = None
     async with uow_factory(write=True) as uow:
         await ensure_channel_allowed(uow, caller)
         order = await _order(uow, caller, command.order_id, ("input", "orderId"))
-        first = await idempotency.claim(
+
+        async def work(earlier: Result | None) -> Result:
+            nonlocal error
+            payments = await uow.payments.for_order(order.id)
+            credits = await uow.payments.credits_for_order(order.id)
+            refund = None
+            if earlier is not None and earlier.get("refundId"):
+                refund = await uow.refunds.get(str(earlier["refundId"]))
+            new_refund = refund is None
+            if refund is None:
+                order.check_version(command.expected_version)
+                refund = _plan_refund(order, command, now)
+                pending = await uow.refunds.pending_line_ids(order.id)
+                taken = [line_id for line_id in refund.line_ids if line_id in pending]
+                if taken:
+                    raise SalesError(
+                        ErrorCode.INVALID_STATE,
+                        f"A refund of order line {taken[0]} is pending; retry it with its "
+                        "idempotencyKey",
+                        ["input", "orderLineIds"],
+                    )
+            else:
+                ensure_refund_still_possible(order, refund.line_ids, now)
+            mine = [c for c in credits if c.refund_id == refund.id]
+            credited = sum(
+                (c.amount for c in mine if c.status is CreditStatus.CREDITED), Decimal(0)
+            )
+            error = await _credit(
+                uow, provider, order, payments, refund, mine, refund.amount - credited, now
+            )
+            if error is None:
+                refund.disabled_ticket_ids = await _disable_tickets(uow, order.id, refund.line_ids)
+                order.refund_lines(refund.line_ids, refund.amount, now)
+                refund.status = RefundStatus.COMPLETED
+                refund.order_version = order.version
+                await uow.orders.save(order)
+            await uow.refunds.save(refund, new=new_refund)
+            for payment in payments:
+                await uow.payments.save(payment)
+            return {"refundId": refund.id, "status": refund.status.value}
+
+        done = await idempotency.once(
             uow,
-            caller.organisation_id,
+            caller,
             command.idempotency_key,
             "refundOrder",
             command,
             now,
-        )
-        payments = await uow.payments.for_order(order.id)
-        credits = await uow.payments.credits_for_order(order.id)
-        refund: Refund | None = None
-        if first is not None and first.get("refundId"):
-            refund = await uow.refunds.get(str(first["refundId"]))
-            if refund is not None and refund.status is RefundStatus.COMPLETED:
-                return RefundOutcome(
-                    order, refund, [c for c in credits if c.refund_id == refund.id]
-                )
-        new_refund = refund is None
-        if refund is None:
-            order.check_version(command.expected_version)
-            refund = _plan_refund(order, command, now)
-            pending = await uow.refunds.pending_line_ids(order.id)
-            taken = [line_id for line_id in refund.line_ids if line_id in pending]
-            if taken:
-                raise SalesError(
-                    ErrorCode.INVALID_STATE,
-                    f"A refund of order line {taken[0]} is pending; retry it with its "
-                    "idempotencyKey",
-                    ["input", "orderLineIds"],
-                )
-        else:
-            ensure_refund_still_possible(order, refund.line_ids, now)
-        mine = [c for c in credits if c.refund_id == refund.id]
-        credited = sum((c.amount for c in mine if c.status is CreditStatus.CREDITED), Decimal(0))
-        error = await _credit(
-            uow, provider, order, payments, refund, mine, refund.amount - credited, now
-        )
-        if error is None:
-            refund.disabled_ticket_ids = await _disable_tickets(uow, order.id, refund.line_ids)
-            order.refund_lines(refund.line_ids, refund.amount, now)
-            refund.status = RefundStatus.COMPLETED
-            refund.order_version = order.version
-            await uow.orders.save(order)
-        await uow.refunds.save(refund, new=new_refund)
-        for payment in payments:
-            await uow.payments.save(payment)
-        await uow.idempotency.complete(
-            caller.organisation_id,
-            command.idempotency_key,
-            {"refundId": refund.id, "status": refund.status.value},
+            work,
+            finished=_finished,
         )
         await uow.commit()
-    return RefundOutcome(order, refund if error is None else None, mine, error)
+    refund_id = str(done.result["refundId"]) if error is None else None
+    return RefundOutcome(order.id, refund_id, error)
 
 
 def _plan_refund(order: Order, command: RefundOrder, now: datetime) -> Refund:

@@ -13,7 +13,7 @@ from sales_api.domain.errors import ValidationFailed
 from sales_api.domain.money import DEFAULT_CURRENCY
 from sales_api.domain.offers import Offer, price_offer
 from sales_api.domain.orders import Traveller, validate_travellers
-from sales_api.domain.ports import ReferenceData, UnitOfWorkFactory
+from sales_api.domain.ports import ReferenceData, SalesReads
 from sales_api.domain.seating import SeatKey, count_free
 
 MAX_SEARCH_TRAVELLERS = 9
@@ -49,7 +49,7 @@ async def find_departures(
 
 
 async def search_offers(
-    uow_factory: UnitOfWorkFactory,
+    reads: SalesReads,
     reference: ReferenceData,
     clock: Clock,
     caller: Caller,
@@ -75,8 +75,7 @@ async def search_offers(
         segments = [s for s in segments if s.journey.id == service_journey_id]
     catalogue = await reference.catalogue()
     now = clock.now()
-    async with uow_factory() as uow:
-        holds = await uow.seats.live_holds((s.journey.id for s in segments), now)
+    holds = await reads.live_holds(sorted({s.journey.id for s in segments}), now)
     offers: list[PricedOffer] = []
     for segment in segments:
         taken: set[SeatKey] = {
@@ -91,7 +90,7 @@ async def search_offers(
 
 
 async def seat_map(
-    uow_factory: UnitOfWorkFactory,
+    reads: SalesReads,
     reference: ReferenceData,
     clock: Clock,
     caller: Caller,
@@ -107,8 +106,7 @@ async def seat_map(
         raise ValidationFailed(
             "The service journey does not run between these stop places", ["serviceJourneyId"]
         )
-    async with uow_factory() as uow:
-        taken = await uow.seats.taken(journey_id, segment.from_index, segment.to_index, clock.now())
+    taken = await reads.taken(journey_id, segment.from_index, segment.to_index, clock.now())
     cars = [
         SeatMapCar(car, frozenset(seat for number, seat in taken if number == car.number))
         for car in segment.journey.cars

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sales_api.domain.caller import Caller
 from sales_api.domain.clock import Clock
 from sales_api.domain.errors import ErrorCode, SalesError, ValidationFailed
 from sales_api.domain.ports import UnitOfWork, UnitOfWorkFactory
@@ -47,6 +50,51 @@ async def claim(
             ["input", "idempotencyKey"],
         )
     return record.result
+
+
+Result = dict[str, Any]
+"""What an idempotent mutation records: the ids of what it made or changed (and, for a
+refusal that still changed something, the refusal)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    result: Result
+    replayed: bool
+    """True when the key answered an earlier result: nothing happened now."""
+
+
+def _always(_earlier: Result) -> bool:
+    return True
+
+
+async def once(
+    uow: UnitOfWork,
+    caller: Caller,
+    key: str | None,
+    operation: str,
+    request: Any,
+    now: datetime,
+    work: Callable[[Result | None], Awaitable[Result]],
+    *,
+    finished: Callable[[Result], bool] = _always,
+) -> Done:
+    """The one way an idempotent mutation runs: claim, replay, complete.
+
+    Without a key, `work` runs. With a key this request now owns, `work` runs and its
+    result is recorded in the same transaction (nothing is recorded if it raises). With a
+    key that served this same request before, the recorded result is the answer (replayed),
+    unless `finished` says that attempt has more to do (a refund the provider did not
+    finish): then `work` gets the earlier result and carries on. The same key with other
+    input is IDEMPOTENCY_KEY_REUSED."""
+    if key is None:
+        return Done(await work(None), replayed=False)
+    earlier = await claim(uow, caller.organisation_id, key, operation, request, now)
+    if earlier is not None and finished(earlier):
+        return Done(earlier, replayed=True)
+    result = await work(earlier)
+    await uow.idempotency.complete(caller.organisation_id, key, result)
+    return Done(result, replayed=False)
 
 
 KEEP_KEYS_FOR = timedelta(hours=48)

@@ -13,12 +13,10 @@ from sales_api.domain.money import normalise_currency
 from sales_api.domain.orders import (
     ContactInfo,
     Order,
-    OrderSummary,
     Traveller,
     validate_external_reference,
     validate_travellers,
 )
-from sales_api.domain.paging import ListQuery, Page, PageRequest
 from sales_api.domain.ports import UnitOfWork, UnitOfWorkFactory
 
 
@@ -99,20 +97,3 @@ async def update_order(
         await uow.orders.save(order)
         await uow.commit()
     return order
-
-
-async def find_order(
-    uow_factory: UnitOfWorkFactory, caller: Caller, order_id: str
-) -> OrderSummary | None:
-    """The caller's order, or None: another organisation's order is as absent as a missing one."""
-    caller.require(Permission.SALES_READ)
-    async with uow_factory() as uow:
-        return await uow.orders.get(order_id, caller.organisation_id)
-
-
-async def list_orders(
-    uow_factory: UnitOfWorkFactory, caller: Caller, query: ListQuery, page: PageRequest
-) -> Page[OrderSummary]:
-    caller.require(Permission.SALES_READ)
-    async with uow_factory() as uow:
-        return await uow.orders.page(caller.organisation_id, query, page)

@@ -3,7 +3,7 @@ so the balance is read and reduced by one writer at a time and can never go belo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from sales_api.domain.caller import Caller, Permission
@@ -24,6 +24,7 @@ from sales_api.domain.payments import (
 )
 from sales_api.domain.ports import UnitOfWork, UnitOfWorkFactory
 from sales_api.domain.services import idempotency
+from sales_api.domain.services.idempotency import Result
 from sales_api.domain.services.orders import ensure_channel_allowed
 
 MAX_TOKEN = 200
@@ -60,19 +61,20 @@ class TransactionRef:
     idempotency_key: str | None = None
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class MoneyOutcome:
-    """What a money step left behind; `error` is set when it was refused after the provider
-    answered (declined): the failed transaction is kept, the payload carries the error."""
+    """What a money step left behind, by id (the payload is read after the commit);
+    `error` is set when it was refused after the provider answered (declined): the failed
+    transaction is kept, the payload carries the error."""
 
-    order: Order
-    payment: Payment
-    transaction: Transaction | None = None
+    order_id: str
+    payment_id: str
+    transaction_id: str | None
     error: SalesError | None = None
-    payments: list[Payment] = field(default_factory=list)
-    """Every payment of the order, this one included."""
     replayed: bool = False
     """True when an idempotency key answered an earlier result: no money moved now."""
+    captured: tuple[Decimal, str] | None = None
+    """The amount and currency captured now."""
 
 
 async def _locked_order(uow: UnitOfWork, caller: Caller, order_id: str) -> Order:
@@ -106,71 +108,66 @@ def _check_open_for_payment(order: Order, payment: Payment) -> None:
 
 async def create_payment(
     uow_factory: UnitOfWorkFactory, clock: Clock, caller: Caller, command: CreatePayment
-) -> Payment:
+) -> str:
+    """Opens a payment for the order's balance (or part of it); its id."""
     caller.require(Permission.PAYMENTS_WRITE)
     now = clock.now()
     async with uow_factory(write=True) as uow:
         await ensure_channel_allowed(uow, caller)
-        if command.idempotency_key is not None:
-            first = await idempotency.claim(
-                uow,
-                caller.organisation_id,
-                command.idempotency_key,
-                "createPayment",
-                command,
-                now,
+
+        async def work(_earlier: Result | None) -> Result:
+            order = await _locked_order(uow, caller, command.order_id)
+            order.ensure_changeable()
+            order.ensure_not_expired(now)
+            if command.order_version is not None and command.order_version != order.version:
+                raise SalesError(
+                    ErrorCode.VERSION_CONFLICT,
+                    f"Payments are opened for the order's current version {order.version}",
+                    ["input", "orderVersion"],
+                )
+            if (
+                command.currency is not None
+                and normalise_currency(command.currency) != order.currency
+            ):
+                raise SalesError(
+                    ErrorCode.CURRENCY_MISMATCH,
+                    f"The order is in {order.currency}",
+                    ["input", "currency"],
+                )
+            balance = order.balance
+            if balance <= 0:
+                raise SalesError(ErrorCode.INVALID_STATE, "The order has nothing left to pay")
+            amount = command.total_amount if command.total_amount is not None else balance
+            if amount <= 0:
+                raise ValidationFailed("totalAmount is above 0.00", ["input", "totalAmount"])
+            if amount > balance:
+                raise SalesError(
+                    ErrorCode.AMOUNT_MISMATCH,
+                    f"totalAmount {amount:.2f} exceeds the balance {balance:.2f}",
+                    ["input", "totalAmount"],
+                )
+            payment = Payment(
+                id=new_id(),
+                order_id=order.id,
+                order_version=order.version,
+                organisation_id=caller.organisation_id,
+                total_amount=amount,
+                currency=order.currency,
+                created_at=now,
             )
-            if first is not None:
-                order = await _locked_order(uow, caller, command.order_id)
-                return (await _payment_in(uow, order, str(first["paymentId"])))[0]
-        order = await _locked_order(uow, caller, command.order_id)
-        order.ensure_changeable()
-        order.ensure_not_expired(now)
-        if command.order_version is not None and command.order_version != order.version:
-            raise SalesError(
-                ErrorCode.VERSION_CONFLICT,
-                f"Payments are opened for the order's current version {order.version}",
-                ["input", "orderVersion"],
-            )
-        if command.currency is not None and normalise_currency(command.currency) != order.currency:
-            raise SalesError(
-                ErrorCode.CURRENCY_MISMATCH,
-                f"The order is in {order.currency}",
-                ["input", "currency"],
-            )
-        balance = order.balance
-        if balance <= 0:
-            raise SalesError(ErrorCode.INVALID_STATE, "The order has nothing left to pay")
-        amount = command.total_amount if command.total_amount is not None else balance
-        if amount <= 0:
-            raise ValidationFailed("totalAmount is above 0.00", ["input", "totalAmount"])
-        if amount > balance:
-            raise SalesError(
-                ErrorCode.AMOUNT_MISMATCH,
-                f"totalAmount {amount:.2f} exceeds the balance {balance:.2f}",
-                ["input", "totalAmount"],
-            )
-        payment = Payment(
-            id=new_id(),
-            order_id=order.id,
-            order_version=order.version,
-            organisation_id=caller.organisation_id,
-            total_amount=amount,
-            currency=order.currency,
-            created_at=now,
+            await uow.payments.save(payment)
+            return {"paymentId": payment.id}
+
+        done = await idempotency.once(
+            uow, caller, command.idempotency_key, "createPayment", command, now, work
         )
-        await uow.payments.save(payment)
-        if command.idempotency_key is not None:
-            await uow.idempotency.complete(
-                caller.organisation_id, command.idempotency_key, {"paymentId": payment.id}
-            )
         await uow.commit()
-    return payment
+    return str(done.result["paymentId"])
 
 
 async def update_payment(
     uow_factory: UnitOfWorkFactory, clock: Clock, caller: Caller, command: UpdatePayment
-) -> Payment:
+) -> str:
     """Deactivate or reactivate a payment, or change its amount while nothing is captured.
     Reactivating needs the payment to match the order's current version and balance."""
     caller.require(Permission.PAYMENTS_WRITE)
@@ -196,7 +193,7 @@ async def update_payment(
                 )
         await uow.payments.save(payment)
         await uow.commit()
-    return payment
+    return payment.id
 
 
 async def create_transaction(
@@ -212,50 +209,40 @@ async def create_transaction(
         if order_id is None:
             raise NotFound("Payment", ["input", "paymentId"])
         order = await _locked_order(uow, caller, order_id)
-        payment, payments = await _payment_in(uow, order, command.payment_id)
-        if command.idempotency_key is not None:
-            first = await idempotency.claim(
-                uow,
-                caller.organisation_id,
-                command.idempotency_key,
-                "createTransaction",
-                command,
-                now,
+        payment, _payments = await _payment_in(uow, order, command.payment_id)
+
+        async def work(_earlier: Result | None) -> Result:
+            _check_open_for_payment(order, payment)
+            order.ensure_changeable()
+            order.ensure_not_expired(now)
+            if command.amount <= 0:
+                raise ValidationFailed("amount is above 0.00", ["input", "amount"])
+            limit = min(payment.unpaid_amount, order.balance)
+            if command.amount > limit:
+                raise SalesError(
+                    ErrorCode.AMOUNT_MISMATCH,
+                    f"amount {command.amount:.2f} exceeds what is unpaid ({limit:.2f})",
+                    ["input", "amount"],
+                )
+            transaction = Transaction(
+                id=new_id(),
+                payment_id=payment.id,
+                payment_type=command.payment_type,
+                amount=command.amount,
+                currency=payment.currency,
+                created_at=now,
+                payment_token=command.payment_token,
             )
-            if first is not None:
-                return _outcome_of(order, payment, payments, str(first["transactionId"]))
-        _check_open_for_payment(order, payment)
-        order.ensure_changeable()
-        order.ensure_not_expired(now)
-        if command.amount <= 0:
-            raise ValidationFailed("amount is above 0.00", ["input", "amount"])
-        limit = min(payment.unpaid_amount, order.balance)
-        if command.amount > limit:
-            raise SalesError(
-                ErrorCode.AMOUNT_MISMATCH,
-                f"amount {command.amount:.2f} exceeds what is unpaid ({limit:.2f})",
-                ["input", "amount"],
-            )
-        transaction = Transaction(
-            id=new_id(),
-            payment_id=payment.id,
-            payment_type=command.payment_type,
-            amount=command.amount,
-            currency=payment.currency,
-            created_at=now,
-            payment_token=command.payment_token,
+            transaction.log("CREATE", command.amount, now)
+            payment.transactions.append(transaction)
+            await uow.payments.save(payment)
+            return {"transactionId": transaction.id}
+
+        done = await idempotency.once(
+            uow, caller, command.idempotency_key, "createTransaction", command, now, work
         )
-        transaction.log("CREATE", command.amount, now)
-        payment.transactions.append(transaction)
-        await uow.payments.save(payment)
-        if command.idempotency_key is not None:
-            await uow.idempotency.complete(
-                caller.organisation_id,
-                command.idempotency_key,
-                {"transactionId": transaction.id},
-            )
         await uow.commit()
-    return MoneyOutcome(order, payment, transaction, payments=payments)
+    return _outcome(order.id, payment.id, done)
 
 
 async def capture_transaction(
@@ -270,76 +257,63 @@ async def capture_transaction(
     the transaction is FAILED and nothing is charged."""
     caller.require(Permission.PAYMENTS_WRITE)
     now = clock.now()
+    captured: tuple[Decimal, str] | None = None
     async with uow_factory(write=True) as uow:
         await ensure_channel_allowed(uow, caller)
-        order, payment, payments, transaction = await _locked_transaction(uow, caller, command)
-        if command.idempotency_key is not None:
-            first = await idempotency.claim(
-                uow,
-                caller.organisation_id,
-                command.idempotency_key,
-                "captureTransaction",
-                command,
-                now,
-            )
-            if first is not None:
-                outcome = _outcome_of(order, payment, payments, transaction.id)
-                if first.get("error"):
-                    refusal = first["error"]
-                    outcome.error = SalesError(ErrorCode(refusal["code"]), refusal["message"])
-                return outcome
-        transaction.ensure_status(TransactionStatus.CREATED)
-        order.ensure_not_expired(now)
-        _check_open_for_payment(order, payment)
-        if transaction.amount > order.balance:
-            raise SalesError(
-                ErrorCode.AMOUNT_MISMATCH,
-                f"The transaction's {transaction.amount:.2f} exceeds the balance "
-                f"{order.balance:.2f}",
-                ["input", "transactionId"],
-            )
-        # Re-assert the order's seat holds before any money moves: if a hold expired and
-        # another sale took the seat, this refuses (SEAT_UNAVAILABLE) and nothing is charged.
-        await uow.seats.sync(order)
-        error: SalesError | None = None
-        try:
-            approved = await provider.capture(
-                transaction.id,
-                transaction.payment_type,
-                transaction.payment_token,
-                transaction.amount,
-                transaction.currency,
-            )
-        except (PaymentDeclined, PaymentProviderUnavailable) as refusal:
-            transaction.status = TransactionStatus.FAILED
-            transaction.log("FAIL", transaction.amount, now)
-            message = str(refusal) + "; nothing was charged"
-            error = SalesError(ErrorCode.PAYMENT_DECLINED, message, ["input", "transactionId"])
-        else:
-            transaction.status = TransactionStatus.CAPTURED
-            transaction.psp_reference = approved.psp_reference
-            transaction.masked_card_number = mask_card_number(approved.masked_card_number)
-            transaction.captured_at = now
-            transaction.log("CAPTURE", transaction.amount, now)
-            order.captured_amount += transaction.amount
-            if order.balance == 0:
-                order.confirm(now)
-            await uow.orders.save(order)
-        transaction.payment_token = None  # the provider's token is spent either way
-        await uow.payments.save(payment)
-        if command.idempotency_key is not None:
-            await uow.idempotency.complete(
-                caller.organisation_id,
-                command.idempotency_key,
-                {
-                    "transactionId": transaction.id,
-                    "error": {"code": error.code.value, "message": error.message}
-                    if error
-                    else None,
-                },
-            )
+        order, payment, transaction = await _locked_transaction(uow, caller, command)
+
+        async def work(_earlier: Result | None) -> Result:
+            nonlocal captured
+            transaction.ensure_status(TransactionStatus.CREATED)
+            order.ensure_not_expired(now)
+            _check_open_for_payment(order, payment)
+            if transaction.amount > order.balance:
+                raise SalesError(
+                    ErrorCode.AMOUNT_MISMATCH,
+                    f"The transaction's {transaction.amount:.2f} exceeds the balance "
+                    f"{order.balance:.2f}",
+                    ["input", "transactionId"],
+                )
+            # Re-assert the order's seat holds before any money moves: if a hold expired
+            # and another sale took the seat, this refuses (SEAT_UNAVAILABLE) and nothing
+            # is charged.
+            await uow.seats.sync(order)
+            error: SalesError | None = None
+            try:
+                approved = await provider.capture(
+                    transaction.id,
+                    transaction.payment_type,
+                    transaction.payment_token,
+                    transaction.amount,
+                    transaction.currency,
+                )
+            except (PaymentDeclined, PaymentProviderUnavailable) as refusal:
+                transaction.status = TransactionStatus.FAILED
+                transaction.log("FAIL", transaction.amount, now)
+                message = str(refusal) + "; nothing was charged"
+                error = SalesError(ErrorCode.PAYMENT_DECLINED, message, ["input", "transactionId"])
+            else:
+                transaction.status = TransactionStatus.CAPTURED
+                transaction.psp_reference = approved.psp_reference
+                transaction.masked_card_number = mask_card_number(approved.masked_card_number)
+                transaction.captured_at = now
+                transaction.log("CAPTURE", transaction.amount, now)
+                order.captured_amount += transaction.amount
+                if order.balance == 0:
+                    order.confirm(now)
+                await uow.orders.save(order)
+                captured = (transaction.amount, transaction.currency)
+            transaction.payment_token = None  # the provider's token is spent either way
+            await uow.payments.save(payment)
+            refusal_record = {"code": error.code.value, "message": error.message} if error else None
+            return {"transactionId": transaction.id, "error": refusal_record}
+
+        done = await idempotency.once(
+            uow, caller, command.idempotency_key, "captureTransaction", command, now, work
+        )
         await uow.commit()
-    return MoneyOutcome(order, payment, transaction, error, payments)
+    outcome = _outcome(order.id, payment.id, done)
+    return replace(outcome, captured=captured) if captured else outcome
 
 
 async def cancel_transaction(
@@ -349,34 +323,26 @@ async def cancel_transaction(
     now = clock.now()
     async with uow_factory(write=True) as uow:
         await ensure_channel_allowed(uow, caller)
-        order, payment, payments, transaction = await _locked_transaction(uow, caller, command)
-        if command.idempotency_key is not None:
-            first = await idempotency.claim(
-                uow,
-                caller.organisation_id,
-                command.idempotency_key,
-                "cancelTransaction",
-                command,
-                now,
-            )
-            if first is not None:
-                return _outcome_of(order, payment, payments, transaction.id)
-        transaction.ensure_status(TransactionStatus.CREATED)
-        transaction.status = TransactionStatus.CANCELLED
-        transaction.payment_token = None
-        transaction.log("CANCEL", transaction.amount, now)
-        await uow.payments.save(payment)
-        if command.idempotency_key is not None:
-            await uow.idempotency.complete(
-                caller.organisation_id, command.idempotency_key, {"transactionId": transaction.id}
-            )
+        order, payment, transaction = await _locked_transaction(uow, caller, command)
+
+        async def work(_earlier: Result | None) -> Result:
+            transaction.ensure_status(TransactionStatus.CREATED)
+            transaction.status = TransactionStatus.CANCELLED
+            transaction.payment_token = None
+            transaction.log("CANCEL", transaction.amount, now)
+            await uow.payments.save(payment)
+            return {"transactionId": transaction.id}
+
+        done = await idempotency.once(
+            uow, caller, command.idempotency_key, "cancelTransaction", command, now, work
+        )
         await uow.commit()
-    return MoneyOutcome(order, payment, transaction, payments=payments)
+    return _outcome(order.id, payment.id, done)
 
 
 async def _locked_transaction(
     uow: UnitOfWork, caller: Caller, command: TransactionRef
-) -> tuple[Order, Payment, list[Payment], Transaction]:
+) -> tuple[Order, Payment, Transaction]:
     found = await uow.payments.payment_of_transaction(
         command.transaction_id, caller.organisation_id
     )
@@ -384,14 +350,16 @@ async def _locked_transaction(
         raise NotFound("Transaction", ["input", "transactionId"])
     order_id, payment_id = found
     order = await _locked_order(uow, caller, order_id)
-    payment, payments = await _payment_in(uow, order, payment_id)
+    payment, _ = await _payment_in(uow, order, payment_id)
     transaction = next(t for t in payment.transactions if t.id == command.transaction_id)
-    return order, payment, payments, transaction
+    return order, payment, transaction
 
 
-def _outcome_of(
-    order: Order, payment: Payment, payments: list[Payment], transaction_id: str
-) -> MoneyOutcome:
-    """The answer to a replayed idempotency key."""
-    transaction = next((t for t in payment.transactions if t.id == transaction_id), None)
-    return MoneyOutcome(order, payment, transaction, payments=payments, replayed=True)
+def _outcome(order_id: str, payment_id: str, done: idempotency.Done) -> MoneyOutcome:
+    refusal = done.result.get("error")
+    error = SalesError(ErrorCode(refusal["code"]), refusal["message"]) if refusal else None
+    if error is not None and not done.replayed:
+        error = SalesError(error.code, error.message, ["input", "transactionId"])
+    return MoneyOutcome(
+        order_id, payment_id, done.result.get("transactionId"), error, done.replayed
+    )

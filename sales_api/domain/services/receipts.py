@@ -11,10 +11,10 @@ from sales_api.domain.errors import ErrorCode, NotFound, SalesError, ValidationF
 from sales_api.domain.ids import new_id
 from sales_api.domain.order_parts import ContactInfo
 from sales_api.domain.outbox import Channel, OutboxMessage
-from sales_api.domain.paging import ListQuery, Page, PageRequest
 from sales_api.domain.ports import UnitOfWorkFactory
 from sales_api.domain.receipts import Receipt, receipt_lines, receipt_text, version_has_money
 from sales_api.domain.services import idempotency
+from sales_api.domain.services.idempotency import Result
 from sales_api.domain.services.orders import ensure_channel_allowed
 from sales_api.domain.tickets import Language
 
@@ -31,7 +31,8 @@ class SendReceipt:
 
 async def send_receipt(
     uow_factory: UnitOfWorkFactory, clock: Clock, caller: Caller, command: SendReceipt
-) -> Receipt:
+) -> str:
+    """Builds the receipt of the order's current version and queues it; its id."""
     caller.require(Permission.SALES_WRITE)
     now = clock.now()
     contact = ContactInfo(email=command.email, phone_number=command.phone_number).validated(
@@ -42,78 +43,61 @@ async def send_receipt(
         order = await uow.orders.get_for_update(command.order_id, caller.organisation_id)
         if order is None:
             raise NotFound("Order", ["input", "orderId"])
-        if command.idempotency_key is not None:
-            first = await idempotency.claim(
-                uow,
-                caller.organisation_id,
-                command.idempotency_key,
-                "sendReceipt",
-                command,
-                now,
-            )
-            if first is not None:
-                existing = await uow.receipts.get(str(first["receiptId"]))
-                assert existing is not None
-                return existing
-        version = command.order_version if command.order_version is not None else order.version
-        if version != order.version:
-            # Lines are kept as they are now, so a receipt shows the order's current version.
-            raise SalesError(
-                ErrorCode.RECEIPT_NOT_AVAILABLE,
-                f"Receipts are made for the order's current version {order.version}",
-                ["input", "orderVersion"],
-            )
-        payments = await uow.payments.for_order(order.id)
-        credits = await uow.payments.credits_for_order(order.id)
-        if not version_has_money(version, payments, credits):
-            raise SalesError(
-                ErrorCode.RECEIPT_NOT_AVAILABLE,
-                f"Version {version} of order {order.id} had no payment or credit",
-                ["input", "orderVersion"],
-            )
-        email = contact.email
-        phone = contact.phone_number
-        if email is None and phone is None and order.contact_info is not None:
-            email, phone = order.contact_info.email, order.contact_info.phone_number
-        if email is None and phone is None:
-            raise ValidationFailed("Give an email or a phoneNumber", ["input", "email"])
-        receipt_id = new_id()
-        receipt = Receipt(
-            id=receipt_id,
-            reference=f"R-{receipt_id}",
-            order_id=order.id,
-            order_version=version,
-            language=command.language,
-            currency=order.currency,
-            created_at=now,
-            lines=receipt_lines(order, command.language),
-            email=email,
-            phone_number=None if email else phone,
-        )
-        subject, body = receipt_text(receipt, payments, credits)
-        await uow.receipts.add(receipt)
-        uow.outbox.add(
-            OutboxMessage(
-                id=new_id(),
-                channel=Channel.EMAIL if email else Channel.SMS,
-                recipient=email or phone or "",
-                subject=subject,
-                body=body,
+
+        async def work(_earlier: Result | None) -> Result:
+            assert order is not None
+            version = command.order_version if command.order_version is not None else order.version
+            if version != order.version:
+                # Lines are kept as they are now, so a receipt shows the order's current version.
+                raise SalesError(
+                    ErrorCode.RECEIPT_NOT_AVAILABLE,
+                    f"Receipts are made for the order's current version {order.version}",
+                    ["input", "orderVersion"],
+                )
+            payments = await uow.payments.for_order(order.id)
+            credits = await uow.payments.credits_for_order(order.id)
+            if not version_has_money(version, payments, credits):
+                raise SalesError(
+                    ErrorCode.RECEIPT_NOT_AVAILABLE,
+                    f"Version {version} of order {order.id} had no payment or credit",
+                    ["input", "orderVersion"],
+                )
+            email = contact.email
+            phone = contact.phone_number
+            if email is None and phone is None and order.contact_info is not None:
+                email, phone = order.contact_info.email, order.contact_info.phone_number
+            if email is None and phone is None:
+                raise ValidationFailed("Give an email or a phoneNumber", ["input", "email"])
+            receipt_id = new_id()
+            receipt = Receipt(
+                id=receipt_id,
+                reference=f"R-{receipt_id}",
+                order_id=order.id,
+                order_version=version,
+                language=command.language,
+                currency=order.currency,
                 created_at=now,
-                receipt_id=receipt.id,
+                lines=receipt_lines(order, command.language),
+                email=email,
+                phone_number=None if email else phone,
             )
+            subject, body = receipt_text(receipt, payments, credits)
+            await uow.receipts.add(receipt)
+            uow.outbox.add(
+                OutboxMessage(
+                    id=new_id(),
+                    channel=Channel.EMAIL if email else Channel.SMS,
+                    recipient=email or phone or "",
+                    subject=subject,
+                    body=body,
+                    created_at=now,
+                    receipt_id=receipt.id,
+                )
+            )
+            return {"receiptId": receipt.id}
+
+        done = await idempotency.once(
+            uow, caller, command.idempotency_key, "sendReceipt", command, now, work
         )
-        if command.idempotency_key is not None:
-            await uow.idempotency.complete(
-                caller.organisation_id, command.idempotency_key, {"receiptId": receipt.id}
-            )
         await uow.commit()
-    return receipt
-
-
-async def list_receipts(
-    uow_factory: UnitOfWorkFactory, caller: Caller, query: ListQuery, page: PageRequest
-) -> Page[Receipt]:
-    caller.require(Permission.SALES_READ)
-    async with uow_factory() as uow:
-        return await uow.receipts.page(caller.organisation_id, query, page)
+    return str(done.result["receiptId"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from sales_api.domain.after_sale import line_seat_change_blocker
@@ -26,10 +26,10 @@ from sales_api.domain.orders import (
     Traveller,
     TravelSpecification,
 )
-from sales_api.domain.paging import ListQuery, Page, PageRequest
 from sales_api.domain.ports import ReferenceData, UnitOfWork, UnitOfWorkFactory
 from sales_api.domain.seating import SeatKey, SeatRequest, allocate, check_requested, overlaps
 from sales_api.domain.services import idempotency
+from sales_api.domain.services.idempotency import Result
 from sales_api.domain.services.orders import ensure_channel_allowed
 
 MAX_CONFIGURATIONS = 10
@@ -50,16 +50,15 @@ class ReserveOffers:
     idempotency_key: str | None = None
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Reserved:
-    order: Order
-    lines: list[OrderLine] = field(default_factory=list)
+    """What reserveOffers made, by id (the payload is read after the commit)."""
+
+    order_id: str
+    line_ids: tuple[str, ...]
+    seats_held: int = 0
     replayed: bool = False
     """True when an idempotency key answered an earlier result: nothing was reserved now."""
-
-    @property
-    def reservations(self) -> list[Reservation]:
-        return [line.reservation for line in self.lines if line.reservation is not None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,40 +122,42 @@ async def reserve_offers(
     # Without a key, bad offers are refused before any transaction. With one, a retry of a
     # request that succeeded answers its result even after its offers expired.
     plans = decode_plans() if key is None else []
+    seats_held = 0
     async with uow_factory(write=True) as uow:
         await ensure_channel_allowed(uow, caller)
-        if key is not None:
-            first = await idempotency.claim(
-                uow, caller.organisation_id, key, "reserveOffers", command, now
-            )
-            if first is not None:
-                return await _replay(uow, caller, first)
-            plans = decode_plans()
-        for journey_id in sorted({p.offer.segment.journey.id for p in plans}):
-            await uow.seats.lock_journey(journey_id)
-            await uow.seats.release_expired(journey_id, now)
-        order = await _order_to_extend(uow, caller, command, now)
-        currency = plans[0].offer.currency
-        if any(p.offer.currency != order.currency for p in plans):
-            raise SalesError(
-                ErrorCode.CURRENCY_MISMATCH,
-                f"The order is in {order.currency}; the offer is in {currency}",
-                ["input", "offerConfigurations"],
-            )
-        lines = await _lines(uow, order, plans, now)
-        order.add_lines(lines, [t for p in plans for t in p.travellers], now)
-        if command.order_id is None:
-            uow.orders.add(order)
-        else:
-            await uow.orders.save(order)
-        if key is not None:
-            await uow.idempotency.complete(
-                caller.organisation_id,
-                key,
-                {"orderId": order.id, "lineIds": [line.id for line in lines]},
-            )
+
+        async def work(_earlier: Result | None) -> Result:
+            nonlocal plans, seats_held
+            if key is not None:
+                plans = decode_plans()
+            for journey_id in sorted({p.offer.segment.journey.id for p in plans}):
+                await uow.seats.lock_journey(journey_id)
+                await uow.seats.release_expired(journey_id, now)
+            order = await _order_to_extend(uow, caller, command, now)
+            currency = plans[0].offer.currency
+            if any(p.offer.currency != order.currency for p in plans):
+                raise SalesError(
+                    ErrorCode.CURRENCY_MISMATCH,
+                    f"The order is in {order.currency}; the offer is in {currency}",
+                    ["input", "offerConfigurations"],
+                )
+            lines = await _lines(uow, order, plans, now)
+            order.add_lines(lines, [t for p in plans for t in p.travellers], now)
+            if command.order_id is None:
+                uow.orders.add(order)
+            else:
+                await uow.orders.save(order)
+            seats_held = sum(len(line.reservation.seats) for line in lines if line.reservation)
+            return {"orderId": order.id, "lineIds": [line.id for line in lines]}
+
+        done = await idempotency.once(uow, caller, key, "reserveOffers", command, now, work)
         await uow.commit()
-    return Reserved(order, lines)
+    return Reserved(
+        str(done.result["orderId"]),
+        tuple(str(i) for i in done.result["lineIds"]),
+        0 if done.replayed else seats_held,
+        done.replayed,
+    )
 
 
 async def _order_to_extend(
@@ -257,14 +258,6 @@ def _seats_in_traveller_order(plan: _Plan) -> list[SeatRequest]:
     return [named.get(t.id) or next(unnamed) for t in plan.travellers]
 
 
-async def _replay(uow: UnitOfWork, caller: Caller, first: dict[str, object]) -> Reserved:
-    order = await uow.orders.get_for_update(str(first["orderId"]), caller.organisation_id)
-    if order is None:
-        raise NotFound("Order")
-    wanted = set(first.get("lineIds", []))  # type: ignore[call-overload]
-    return Reserved(order, [line for line in order.lines if line.id in wanted], replayed=True)
-
-
 @dataclass(frozen=True, slots=True)
 class ChangeSeats:
     reservation_id: str
@@ -336,11 +329,3 @@ async def change_seats(
         await uow.orders.save(order)
         await uow.commit()
     return reservation
-
-
-async def list_reservations(
-    uow_factory: UnitOfWorkFactory, caller: Caller, query: ListQuery, page: PageRequest
-) -> Page[Reservation]:
-    caller.require(Permission.SALES_READ)
-    async with uow_factory() as uow:
-        return await uow.reservations.page(caller.organisation_id, query, page)

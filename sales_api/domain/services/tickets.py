@@ -12,8 +12,7 @@ from sales_api.domain.ids import new_id
 from sales_api.domain.order_parts import ContactInfo
 from sales_api.domain.orders import Order, OrderLine, OrderLineStatus, OrderStatus
 from sales_api.domain.outbox import Attachment, Channel, OutboxMessage
-from sales_api.domain.paging import ListQuery, Page, PageRequest
-from sales_api.domain.ports import UnitOfWork, UnitOfWorkFactory
+from sales_api.domain.ports import SalesReads, UnitOfWork, UnitOfWorkFactory
 from sales_api.domain.services.orders import ensure_channel_allowed
 from sales_api.domain.tickets import (
     VALID_AFTER_ARRIVAL,
@@ -213,28 +212,26 @@ def ticket_document(order: Order, ticket: TicketDistribution) -> TicketDocument:
 
 
 async def ticket_pdf(
-    uow_factory: UnitOfWorkFactory, renderer: TicketRenderer, caller: Caller, ticket_id: str
+    reads: SalesReads, renderer: TicketRenderer, caller: Caller, ticket_id: str
 ) -> bytes | None:
     """The PDF of one of the caller's tickets, or None (another organisation's is absent)."""
     caller.require(Permission.SALES_READ)
-    async with uow_factory() as uow:
-        ticket = await uow.tickets.find_ticket(ticket_id, caller.organisation_id)
-        if ticket is None:
-            return None
-        order = await uow.orders.get_for_update(ticket.order_id, caller.organisation_id)
+    ticket = await reads.ticket(ticket_id)
+    if ticket is None:
+        return None
+    order = await reads.order(ticket.order_id)
     assert order is not None
     return renderer.render_pdf(ticket_document(order, ticket))
 
 
 async def verify_ticket(
-    uow_factory: UnitOfWorkFactory, clock: Clock, signer: TicketSigner, caller: Caller, token: str
+    reads: SalesReads, clock: Clock, signer: TicketSigner, caller: Caller, token: str
 ) -> Verification:
     caller.require(Permission.SALES_READ)
     claims = await signer.verify(token) if len(token) <= 4096 else None
     if claims is None:
         return Verification(False, "BAD_SIGNATURE", None)
-    async with uow_factory() as uow:
-        ticket = await uow.tickets.find_ticket(str(claims.get("jti")), caller.organisation_id)
+    ticket = await reads.ticket(str(claims.get("jti")))
     if ticket is None:
         return Verification(False, "UNKNOWN", None)
     now: datetime = clock.now()
@@ -245,11 +242,3 @@ async def verify_ticket(
     if now > ticket.valid_to:
         return Verification(False, "EXPIRED", ticket)
     return Verification(True, None, ticket)
-
-
-async def list_tickets(
-    uow_factory: UnitOfWorkFactory, caller: Caller, query: ListQuery, page: PageRequest
-) -> Page[TicketDistribution]:
-    caller.require(Permission.SALES_READ)
-    async with uow_factory() as uow:
-        return await uow.tickets.page(caller.organisation_id, query, page)

@@ -8,13 +8,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, FromClause, Table, and_, false, func, or_, select, true
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import ColumnElement, and_, false, or_, true
 from sqlalchemy.sql.elements import ColumnClause
 
 from sales_api.domain.errors import ValidationFailed
 from sales_api.domain.money import to_minor_units
-from sales_api.domain.paging import Comparison, Page, PageRequest, SortDirection, SortKey
+from sales_api.domain.paging import Comparison, SortDirection, SortKey
 
 T = TypeVar("T")
 
@@ -143,37 +142,3 @@ def order_by(
     if not any(key.field == "id" for key in sort):
         clauses.append(tie_break.asc())
     return clauses
-
-
-async def fetch_page(
-    connection: AsyncConnection,
-    table: Table,
-    source: FromClause,
-    condition: ColumnElement[bool],
-    page: PageRequest,
-    build: Callable[[Any], T],
-    ordering: list[Any] | None = None,
-) -> Page[T]:
-    """A page of `table`'s rows (from `source`, which may join the orders table for the
-    organisation) and the total count, filtered in SQL: one statement, the total an
-    uncorrelated scalar subquery (evaluated once); a second (the count alone) only for a
-    page past the end. Newest first with the id as tie-break unless `ordering` says
-    otherwise."""
-    count = select(func.count()).select_from(source).where(condition)
-    rows = (
-        (
-            await connection.execute(
-                select(table, count.correlate(None).scalar_subquery().label("_page_total"))
-                .select_from(source)
-                .where(condition)
-                .order_by(*(ordering or [table.c.created_at.desc(), table.c.id.desc()]))
-                .limit(page.per_page)
-                .offset(page.offset)
-            )
-        )
-        .mappings()
-        .all()
-    )
-    if not rows:
-        return Page([], page, (await connection.execute(count)).scalar_one())
-    return Page([build(row) for row in rows], page, rows[0]["_page_total"])
