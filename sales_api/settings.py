@@ -120,6 +120,16 @@ class Settings(BaseSettings):
     expiry_sweep_seconds: float = Field(
         default=15, gt=0, le=3600, description="how often expired DRAFT orders are reset"
     )
+    gc_freeze: bool = Field(
+        default=True,
+        description="after start-up, move what is loaded out of the garbage collector's sight "
+        "(gc.freeze), so full collections walk only what requests make",
+    )
+    gc_thresholds: Annotated[tuple[int, int, int], NoDecode] = Field(
+        default=(20_000, 20, 20),
+        description="the garbage collector's generation thresholds (gc.set_threshold), "
+        "comma-separated; Python's own are 700,10,10",
+    )
     graphiql: bool | None = Field(
         default=None,
         json_schema_extra={"shown_default": "on unless `production`"},
@@ -229,6 +239,20 @@ class Settings(BaseSettings):
         wrong = [origin for origin in value if origin != "*" and not _ORIGIN.fullmatch(origin)]
         if wrong:
             raise ValueError(f"origins are scheme://host[:port], no path or slash: {wrong}")
+        return value
+
+    @field_validator("gc_thresholds", mode="before")
+    @classmethod
+    def _three_numbers(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = tuple(part.strip() for part in value.split(","))
+        return value
+
+    @field_validator("gc_thresholds")
+    @classmethod
+    def _positive_thresholds(cls, value: tuple[int, int, int]) -> tuple[int, int, int]:
+        if not 100 <= value[0] <= 1_000_000 or not all(1 <= n <= 1000 for n in value[1:]):
+            raise ValueError("the first threshold is 100 to 1000000, the others 1 to 1000")
         return value
 
     @field_validator("auth_algorithms")
