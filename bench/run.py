@@ -414,8 +414,9 @@ async def statement_counts(database_url: str, data_dir: Path) -> dict[str, Any]:
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
             client = Client(http, "http://bench" + GRAPHQL, None)
             await client.login()
-            return await report(http, app.state.engine, client.headers)
+            return await report(http, app, client.headers)
     finally:
+        await app.state.reads.close()
         await app.state.engine.dispose()
 
 

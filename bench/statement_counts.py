@@ -32,7 +32,7 @@ from graphql import (
     visit,
 )
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
 
 from sales_api.domain.catalogue import LOCAL_TIME
 from sales_api.schema.build import build_schema
@@ -218,6 +218,8 @@ class Counted:
 
     selects: tuple[int, int]
     writes: tuple[int, int]
+    connections: tuple[int, int]
+    """Connections the read side used for the request (one, whatever it reads)."""
     # List entries in the whole answer, at every level, and in the root list (the page's
     # items, or the root field when it is a list; 0 when it is not).
     entries: tuple[int, int]
@@ -227,6 +229,7 @@ class Counted:
         return {
             "selects": list(self.selects),
             "writes": list(self.writes),
+            "connections": list(self.connections),
             "list_entries": list(self.entries),
             "root_items": list(self.root_items),
         }
@@ -302,19 +305,39 @@ def _is_select(statement: str) -> bool:
     return not _is_write(statement) and SELECT.match(statement) is not None
 
 
+class Recorded(list[tuple[str, Any]]):
+    """(SQL, parameters) in the order sent; `read_connections` holds the numbers of the
+    read side's connections that sent any, `reads` the read side's statements."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read_connections: set[int] = set()
+        self.reads: list[str] = []
+
+
 @contextmanager
-def recorded(engine: AsyncEngine) -> Iterator[list[str]]:
-    """Every statement the engine sends to the database while inside."""
-    statements: list[str] = []
+def recorded(app: Starlette) -> Iterator[Recorded]:
+    """Every statement the app sends while inside: the write side's (through the engine)
+    and the read side's (through its observers)."""
+    statements = Recorded()
 
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(statement)
+    def written(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        statements.append((statement, parameters))
 
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    def read(connection: int, statement: str, parameters: Any) -> None:
+        statements.append((statement, parameters))
+        statements.reads.append(statement)
+        statements.read_connections.add(connection)
+
+    engine = app.state.engine.sync_engine
+    observers = app.state.reads.observers
+    event.listen(engine, "before_cursor_execute", written)
+    observers.append(read)
     try:
         yield statements
     finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
+        event.remove(engine, "before_cursor_execute", written)
+        observers.remove(read)
 
 
 def _entries(value: Any) -> int:
@@ -398,43 +421,45 @@ async def choose_runs(client: httpx.AsyncClient, headers: dict[str, str]) -> dic
 
 async def count_one(
     client: httpx.AsyncClient,
-    engine: AsyncEngine,
+    app: Starlette,
     headers: dict[str, str],
     query: str,
     run: Run,
 ) -> Counted:
     """A query's statements, small and large, each after a warm-up run (the first request
     may load what the app keeps afterwards, e.g. the catalogue)."""
-    measured: list[tuple[int, int, int, int]] = []
+    measured: list[tuple[int, int, int, int, int]] = []
     for variables in (run.small, run.large):
         await _post(client, headers, query, variables)
-        with recorded(engine) as statements:
+        with recorded(app) as statements:
             data = await _post(client, headers, query, variables)
-        selects = sum(1 for s in statements if _is_select(s))
-        writes = sum(1 for s in statements if _is_write(s))
-        measured.append((selects, writes, _entries(data), _root_items(data)))
+        selects = sum(1 for s, _ in statements if _is_select(s))
+        writes = sum(1 for s, _ in statements if _is_write(s))
+        connections = len(statements.read_connections)
+        measured.append((selects, writes, connections, _entries(data), _root_items(data)))
     small, large = measured
     return Counted(
         selects=(small[0], large[0]),
         writes=(small[1], large[1]),
-        entries=(small[2], large[2]),
-        root_items=(small[3], large[3]),
+        connections=(small[2], large[2]),
+        entries=(small[3], large[3]),
+        root_items=(small[4], large[4]),
     )
 
 
 async def count_statements(
     client: httpx.AsyncClient,
-    engine: AsyncEngine,
+    app: Starlette,
     headers: dict[str, str],
     runs: dict[str, Run] | None = None,
 ) -> dict[str, Counted]:
     """SELECT (and write) statements of every query in QUERIES, small and large. `client`
-    speaks to an app over `engine` (in process, through httpx.ASGITransport), `headers` carry
-    its bearer token and Entur-POS; the app's query cost limit must allow perPage: 100 with
-    every nested list (SALES_MAX_QUERY_COST)."""
+    speaks to `app` (in process, through httpx.ASGITransport), `headers` carry its bearer
+    token and Entur-POS; the app's query cost limit must allow perPage: 100 with every
+    nested list (SALES_MAX_QUERY_COST)."""
     runs = runs or await choose_runs(client, headers)
     return {
-        name: await count_one(client, engine, headers, query, runs[name])
+        name: await count_one(client, app, headers, query, runs[name])
         for name, query in QUERIES.items()
     }
 
@@ -509,14 +534,14 @@ async def complete_sale(
 
 
 async def report(
-    client: httpx.AsyncClient, engine: AsyncEngine, headers: dict[str, str]
+    client: httpx.AsyncClient, app: Starlette, headers: dict[str, str]
 ) -> dict[str, Any]:
     """For the bench: three whole sales (so tickets, receipts and credits exist), then every
     query's counts, with the list fields each asks for."""
     started = time.perf_counter()
     for index, travellers in enumerate((1, 2, 4)):
         await complete_sale(client, headers, travellers, key=f"bench-counts-{index}")
-    counts = await count_statements(client, engine, headers)
+    counts = await count_statements(client, app, headers)
     schema = build_schema()._schema
     return {
         "seconds": round(time.perf_counter() - started, 2),

@@ -261,9 +261,9 @@ class PostgresSession:
         if connection is None:
             return
         try:
-            if self._open:
+            if self._open:  # read only: ending it is all a commit does
                 self._open = False
-                await self._execute("ROLLBACK")
+                await self._execute("COMMIT")
         finally:
             self._driver = None
             await connection.close()
