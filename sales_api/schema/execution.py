@@ -1,13 +1,17 @@
-"""A faster way through prefetched objects, behind graphql-core's own executor.
+"""The executor: graphql-core's, with two shortcuts.
 
-The resolvers of lists (orders, payments, reservations, ...) load every nested list the
-query asks for in one batch per level and hand back objects whose nested fields are plain
-attributes. Completing such an object the generic way still costs graphql-core a resolve
-info, a resolver call and a `complete_value` per field (about 7 µs each; a page of 50
-orders is over a thousand fields). Here, the first time an object type is completed for a
-given selection in a request, its selection is planned once: for each response key the
-attribute to read and how to complete the value (leaf coercion, list, nested plan). Every
-object of that type and selection is then completed by that straight-line plan.
+1. What the read side built for a field's selection (a `Built` answer: orders, payments,
+   tickets ... as dicts) is complete already and is handed over as it is.
+2. Objects made in Python (the catalogue's offers, departures and seat maps, change and
+   refund options, payloads) have plain attributes. Completing such an object the generic
+   way costs graphql-core a resolve info, a resolver call and a `complete_value` per field
+   (about 7 µs each; a seat map is hundreds of fields). The first time an object type is
+   completed for a given selection in a request, its selection is planned once: for each
+   response key the attribute to read and how to complete the value (leaf coercion, list,
+   nested plan); every object of that type and selection is then completed by that
+   straight-line plan (compiled per shape of selection, cached across requests). Measured
+   in process after the read side took the orders: a seat map of a whole line 5.4 ms of
+   CPU per request without, 2.1 ms with; offers for four travellers 8.6 -> 7.6 ms.
 
 A selection is planned only when every field in it is a plain attribute (no resolver, no
 field extension or permission, no arguments), no schema extension wraps resolvers and
