@@ -62,3 +62,32 @@ def running_service(
             process.kill()
             output, _ = process.communicate()
         print(output)
+
+
+@contextlib.contextmanager
+def sales_service(
+    data_dir: Path, database_url: str, **settings: str
+) -> Iterator[tuple[str, dict[str, str]]]:
+    """`python -m sales_api serve` on a free port, as a user runs it; yields the base URL
+    and its environment. `settings` are SALES_* variables (without the prefix)."""
+    import os
+    import sys
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "SALES_DATABASE_URL": database_url,
+        "SALES_DATA_DIR": str(data_dir),
+        **{f"SALES_{name.upper()}": value for name, value in settings.items()},
+    }
+    command = [sys.executable, "-m", "sales_api", "serve", "--port", str(port)]
+    with running_service(
+        command, env=env, cwd=data_dir.parent, port=port, ready_path="/.well-known/jwks.json"
+    ) as base:
+        yield base, env
+
+
+def demo_token(base: str) -> str:
+    response = httpx.post(f"{base}/oauth/token", json=DEMO_TOKEN_REQUEST, timeout=10)
+    response.raise_for_status()
+    return str(response.json()["access_token"])

@@ -11,6 +11,7 @@ from starlette.types import Receive, Scope, Send
 
 from sales_api.domain.caller import Caller
 from sales_api.web.explorer import explorer_page
+from sales_api.web.json_body import MalformedBody, decode_body
 from sales_api.web.tokens import InvalidToken, VerifiedToken, VerifyToken
 
 MAX_BODY_BYTES = 64 * 1024
@@ -151,10 +152,11 @@ class SalesGraphQLView:
             await _respond(send, 400, graphql_error_body(refusal, "BAD_REQUEST", correlation_id))
             return
         try:
-            decoded = orjson.loads(body)
-        except orjson.JSONDecodeError as error:
-            message = f"Unable to parse request body as JSON: {error.msg}"
-            await _respond(send, 400, graphql_error_body(message, "BAD_REQUEST", correlation_id))
+            decoded = decode_body(body)
+        except MalformedBody as malformed:
+            await _respond(
+                send, 400, graphql_error_body(str(malformed), "BAD_REQUEST", correlation_id)
+            )
             return
         answer = await self._respond(decoded, _caller(scope, verified, correlation_id))
         state["operation_name"] = answer.operation_name
