@@ -94,7 +94,8 @@ def serve(args: argparse.Namespace) -> None:
         except OSError as error:
             sys.exit(f"sales-api: SALES_DATA_DIR: cannot keep the issuer key there: {error}")
     base = f"http://{args.host}:{args.port}"
-    print(f"Sales API: GraphiQL at {base}/sales/v1/graphql", flush=True)
+    explorer = "GraphiQL" if settings.graphiql_enabled else "GraphQL (explorer off)"
+    print(f"Sales API: {explorer} at {base}/sales/v1/graphql", flush=True)
     if settings.builtin_issuer:
         print(
             "Get a token:  sales-api token --client-id demo-app\n"

@@ -16,20 +16,25 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
+    BREAK,
     ArgumentNode,
     DocumentNode,
+    FieldNode,
     GraphQLError,
     GraphQLSchema,
     GraphQLSyntaxError,
-    NoSchemaIntrospectionCustomRule,
     OperationDefinitionNode,
     OperationType,
+    ValidationRule,
     VariableNode,
     Visitor,
+    get_named_type,
+    is_introspection_type,
     parse,
     specified_rules,
     visit,
 )
+from graphql.language.visitor import VisitorAction
 from strawberry.schema.schema import validate_document
 
 from sales_api.queries.selection import Selection
@@ -80,6 +85,24 @@ class PreparedDocument:
         return next((op for op in self.operations if op.name == name), None)
 
 
+class NoIntrospection(ValidationRule):
+    """Introspection refused, with one error for the document (graphql-core's own rule
+    reports every introspection field: `__schema { queryType }` twice)."""
+
+    def enter_field(self, node: FieldNode, *_args: object) -> VisitorAction:
+        named = get_named_type(self.context.get_type())
+        if named is not None and is_introspection_type(named):
+            self.report_error(
+                GraphQLError(
+                    "GraphQL introspection is disabled, but the document asks for "
+                    f"'{node.name.value}'.",
+                    node,
+                )
+            )
+            return BREAK
+        return None
+
+
 def is_introspection_only(operation: OperationDefinitionNode) -> bool:
     """True when every top-level field is __schema, __type or __typename."""
     for selection in operation.selection_set.selections:
@@ -128,7 +151,7 @@ class DocumentCache:
         self.max_tokens = max_tokens
         rules = [*specified_rules, *document_rules(max_depth=max_depth, max_aliases=max_aliases)]
         if not introspection:
-            rules.append(NoSchemaIntrospectionCustomRule)
+            rules.append(NoIntrospection)
         self.rules = tuple(rules)
         self.max_documents = max_documents
         self.max_characters = max_characters

@@ -7,6 +7,7 @@ import base64
 import binascii
 import contextlib
 import json
+import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -205,14 +206,26 @@ def _compact_header(token: str) -> dict[str, Any]:
     return header
 
 
+MAX_ORGANISATION = 2_147_483_647  # an INTEGER column on PostgreSQL
+_ORGANISATION_DIGITS = re.compile(r"[0-9]{1,10}")
+
+
+def _organisation(raw: object, claim: str) -> int:
+    """The organisation: an integer from 1 to 2147483647, as a JSON number or a string of
+    ASCII digits. Python's int() would take "١" (an Arabic-Indic one), "1_0" and " 2 "."""
+    if isinstance(raw, bool) or not isinstance(raw, int | str):
+        raise InvalidToken(f"the token has no organisation claim {claim!r}")
+    if isinstance(raw, str):
+        if not _ORGANISATION_DIGITS.fullmatch(raw):
+            raise InvalidToken("the organisation claim is not an integer")
+        raw = int(raw)
+    if not 1 <= raw <= MAX_ORGANISATION:
+        raise InvalidToken(f"the organisation claim is not from 1 to {MAX_ORGANISATION}")
+    return raw
+
+
 def _identity(claims: dict[str, Any], organisation_claim: str) -> VerifiedToken:
-    raw_org = claims.get(organisation_claim)
-    if isinstance(raw_org, bool) or not isinstance(raw_org, int | str):
-        raise InvalidToken(f"the token has no organisation claim {organisation_claim!r}")
-    try:
-        organisation_id = int(raw_org)
-    except ValueError:
-        raise InvalidToken("the organisation claim is not an integer") from None
+    organisation_id = _organisation(claims.get(organisation_claim), organisation_claim)
     permissions = claims.get("permissions", [])
     if isinstance(permissions, str):
         permissions = permissions.split()

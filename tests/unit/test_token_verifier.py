@@ -139,6 +139,40 @@ async def test_a_numeric_string_organisation_and_space_separated_permissions(
     assert verified.permissions == frozenset({"a", "b"})
 
 
+@pytest.mark.parametrize("organisation", [1, "1", 2147483647, "2147483647", "007"])
+async def test_an_organisation_is_an_integer_from_1_to_2147483647(
+    verifier: TokenVerifier, organisation: int | str
+) -> None:
+    verified = await verifier.verify(token(KEY_A, organisation=organisation))
+    assert verified.organisation_id == int(organisation)
+
+
+@pytest.mark.parametrize(
+    "organisation",
+    [
+        2147483648,  # an INTEGER's overflow on PostgreSQL
+        2**63,
+        "2147483648",
+        0,
+        -1,
+        "\u0661",  # an Arabic-Indic digit one, which int() reads as 1
+        "1_0",  # int() reads 10
+        " 2 ",  # int() reads 2
+        "+3",
+        "12345678901",
+        1.0,
+        True,
+        None,
+        "",
+    ],
+)
+async def test_any_other_organisation_claim_is_refused(
+    verifier: TokenVerifier, organisation: object
+) -> None:
+    with pytest.raises(InvalidToken, match="organisation"):
+        await verifier.verify(token(KEY_A, organisation=organisation))
+
+
 async def test_client_id_falls_back_to_azp_then_sub(verifier: TokenVerifier) -> None:
     assert (await verifier.verify(token(KEY_A, client_id=None, azp="x"))).client_id == "x"
     assert (await verifier.verify(token(KEY_A, client_id=None, sub="s"))).client_id == "s"
