@@ -9,6 +9,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+from sqlalchemy import event
 from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Mount, Route
@@ -23,6 +24,7 @@ from sales_api.domain.services.lifecycle import expire_orders
 from sales_api.domain.services.outbox import run_outbox_worker
 from sales_api.domain.services.tickets import ticket_pdf
 from sales_api.messaging.senders import DirectorySender, RoutingSender, SmtpSender
+from sales_api.persistence.availability import DatabaseStatus, database_unavailable
 from sales_api.persistence.database import create_engine
 from sales_api.persistence.outbox_repository import SqlOutbox
 from sales_api.persistence.readiness import readiness_check
@@ -46,6 +48,7 @@ from sales_api.web.oauth import jwks_endpoint, token_endpoint
 from sales_api.web.ticket_routes import ticket_keys_endpoint, ticket_pdf_endpoint
 from sales_api.web.ticket_signing import JoseTicketSigner
 from sales_api.web.tokens import HttpKeySource, KeySource, StaticKeySource, TokenVerifier
+from sales_api.web.unavailable import UnavailableMiddleware
 
 GRAPHQL_PATH = "/sales/v1/graphql"
 CORS_METHODS = ("GET", "POST", "OPTIONS")
@@ -112,9 +115,20 @@ def create_app(
     """The whole service. `clock`, `key_source` and `payment_provider` may be replaced."""
     clock = clock or SystemClock()
     payment_provider = payment_provider or SimulatedPaymentProvider()
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, timeout=settings.database_timeout_seconds)
     uow_factory = SqlUnitOfWorkFactory(engine)
-    reads = read_source(engine)
+    reads = read_source(engine, timeout=settings.database_timeout_seconds)
+    database = DatabaseStatus()
+
+    def unavailable(error: BaseException) -> bool:
+        """The database did not answer in time (noted once per outage in the log)."""
+        if database_unavailable(error):
+            database.failed(error)
+            return True
+        return False
+
+    event.listen(engine.sync_engine, "after_cursor_execute", lambda *_: database.answered())
+    reads.answered.append(database.answered)
     reference = SqlReferenceData(engine)
     ticket_signer = JoseTicketSigner(SqlTicketKeys(engine), clock.now)
     ticket_renderer = PdfTicketRenderer()
@@ -175,6 +189,7 @@ def create_app(
             introspection=settings.introspection_enabled,
         ),
         context_factory,
+        unavailable=unavailable,
         max_cost=settings.max_query_cost,
         max_mutations=settings.max_mutations,
         hide_suggestions=not settings.introspection_enabled,
@@ -233,6 +248,7 @@ def create_app(
     app = Starlette(routes=routes, lifespan=lifespan)
     # Added innermost first: CORS is outermost, so a preflight is answered before anything
     # else (no token on a preflight); every other request is counted with its correlation id.
+    app.add_middleware(UnavailableMiddleware, unavailable=unavailable)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(CorrelationMiddleware)
     if settings.cors_origins:
@@ -256,4 +272,5 @@ def create_app(
     app.state.outbox = outbox
     app.state.sender = sender
     app.state.metrics = metrics
+    app.state.database = database
     return app

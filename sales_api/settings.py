@@ -110,6 +110,14 @@ class Settings(BaseSettings):
         default=True,
         description="seed the demo catalogue at `serve` (only when no catalogue is loaded)",
     )
+    database_timeout_seconds: float = Field(
+        default=10,
+        ge=0.5,
+        le=120,
+        description="the longest a request waits on the database: to connect, for a pooled "
+        "connection, for each statement; past it the request is answered 503 "
+        "SERVICE_UNAVAILABLE with Retry-After",
+    )
     shutdown_timeout_seconds: int = Field(
         default=30,
         ge=1,

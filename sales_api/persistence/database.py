@@ -9,7 +9,7 @@ from sqlalchemy import Table, event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+DEFAULT_TIMEOUT_SECONDS = 10.0
 WRITE_OPTION = "sales_write"
 # Reads of one statement each need no transaction around them: one SELECT sees one
 # consistent snapshot by itself on both databases.
@@ -20,39 +20,49 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    """An engine for the URL; SQLite gets the pragmas and explicit BEGINs it needs for safety."""
+def create_engine(
+    url: str, *, echo: bool = False, timeout: float = DEFAULT_TIMEOUT_SECONDS
+) -> AsyncEngine:
+    """An engine for the URL; SQLite gets the pragmas and explicit BEGINs it needs for safety.
+    No call waits on the database longer than `timeout` seconds: connecting, waiting for a
+    pooled connection, each statement (on PostgreSQL timed by the client too, so a frozen
+    server cannot hold a request; on SQLite, waiting for the write lock)."""
     if is_sqlite(url):
         engine = create_async_engine(
             url,
             echo=echo,
-            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            connect_args={"timeout": timeout},
             json_deserializer=orjson.loads,
             pool_size=8,
             max_overflow=8,
-            pool_timeout=60,
+            pool_timeout=timeout,
         )
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, timeout)
         return engine
     return create_async_engine(
         url,
         echo=echo,
+        connect_args={
+            "timeout": timeout,
+            "command_timeout": timeout,
+            "server_settings": {"statement_timeout": str(int(timeout * 1000))},
+        },
         json_deserializer=orjson.loads,
         pool_size=10,
         max_overflow=10,
         pool_pre_ping=True,
-        pool_timeout=60,
+        pool_timeout=timeout,
     )
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, timeout: float) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy emit BEGIN itself (below) instead of pysqlite's implicit, late BEGIN.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()

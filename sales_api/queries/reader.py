@@ -59,9 +59,12 @@ class Reader:
                 self._session = await self._source.session()
             session = self._session
             try:
-                return await session.run(
+                found = await session.run(
                     reading, last=self.single_use, single=single and self.single_use
                 )
+                for answered in self._source.answered:
+                    answered()
+                return found
             finally:
                 if self.single_use:
                     self._session = None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
@@ -45,6 +46,8 @@ tests and the benchmark count statements and connections with it."""
 class ReadSource(Protocol):
     dialect: str
     observers: list[Observer]
+    answered: list[Callable[[], None]]
+    """Told after each reading that the database answered (the outage log's end)."""
 
     async def session(self) -> Session: ...
 
@@ -97,29 +100,38 @@ def _execute(
 
 
 class _SqliteConnection:
-    def __init__(self, path: str, busy_timeout_ms: int, number: int, observers: list[Observer]):
+    def __init__(self, path: str, timeout: float, number: int, observers: list[Observer]):
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="sales-read")
         self.path = path
-        self.busy_timeout_ms = busy_timeout_ms
+        self.timeout = timeout
         self.number = number
         self.observers = observers
         self.connection: sqlite3.Connection | None = None
+        self.deadline = 0.0
 
     def _observe(self, sql: str, arguments: Sequence[Any]) -> None:
         for observer in self.observers:
             observer(self.number, sql, arguments)
 
     def open(self) -> None:
-        connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=True)
-        connection.execute(f"PRAGMA busy_timeout={self.busy_timeout_ms}")
+        connection = sqlite3.connect(
+            self.path, timeout=self.timeout, isolation_level=None, check_same_thread=True
+        )
+        connection.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
         connection.execute("PRAGMA query_only=ON")
+        # A reading that runs past the time limit is interrupted (OperationalError).
+        connection.set_progress_handler(self._past_deadline, 10_000)
         self.connection = connection
+
+    def _past_deadline(self) -> int:
+        return 1 if time.monotonic() > self.deadline else 0
 
     def run(self, reading: Reading, begin: bool, commit: bool) -> Any:
         if self.connection is None:
             self.open()
         connection = self.connection
         assert connection is not None
+        self.deadline = time.monotonic() + self.timeout
         observe = self._observe if self.observers else None
         if begin and not connection.in_transaction:
             _execute(connection, "BEGIN", observe)
@@ -176,24 +188,25 @@ class SqliteReadSource:
 
     dialect: str
 
-    def __init__(self, engine: AsyncEngine, size: int = 8, busy_timeout_ms: int = 30_000) -> None:
+    def __init__(self, engine: AsyncEngine, size: int = 8, timeout: float = 10.0) -> None:
         self.dialect = register_dialect(engine.dialect)
         database = engine.url.database
         if not database or database == ":memory:":
             raise ValueError("the read side needs a SQLite file (several connections share it)")
         self._path = database
-        self._busy_timeout_ms = busy_timeout_ms
+        self._timeout = timeout
         self._idle: list[_SqliteConnection] = []
         self._available = asyncio.Semaphore(size)
         self._all: list[_SqliteConnection] = []
         self.observers: list[Observer] = []
+        self.answered: list[Callable[[], None]] = []
 
     async def session(self) -> Session:
         await self._available.acquire()
         connection = self._idle.pop() if self._idle else None
         if connection is None:
             connection = _SqliteConnection(
-                self._path, self._busy_timeout_ms, len(self._all) + 1, self.observers
+                self._path, self._timeout, len(self._all) + 1, self.observers
             )
             self._all.append(connection)
         return SqliteSession(self, connection)
@@ -276,6 +289,7 @@ class PostgresReadSource:
         self.dialect = register_dialect(engine.dialect)
         self._engine = engine
         self.observers: list[Observer] = []
+        self.answered: list[Callable[[], None]] = []
 
     async def session(self) -> Session:
         return PostgresSession(self._engine, self.observers)
@@ -284,7 +298,9 @@ class PostgresReadSource:
         return None
 
 
-def read_source(engine: AsyncEngine) -> ReadSource:
+def read_source(engine: AsyncEngine, *, timeout: float = 10.0) -> ReadSource:
+    """Where reads run; none waits on the database longer than `timeout` seconds (on
+    PostgreSQL the engine's connections carry that limit already)."""
     if engine.dialect.name == "sqlite":
-        return SqliteReadSource(engine)
+        return SqliteReadSource(engine, timeout=timeout)
     return PostgresReadSource(engine)

@@ -55,6 +55,8 @@ class SalesContext:
     """The prepared operation being run (schema.operations.PreparedOperation)."""
     failed: bool = False
     """The answer carries errors (for the access log and the metrics)."""
+    unavailable: bool = False
+    """The database did not answer in time while the request ran."""
 
 
 Info = StrawberryInfo[SalesContext, Any]

@@ -147,6 +147,14 @@ class HttpAnswer:
     operation_name: str | None
     failed: bool
     """The answer carries errors."""
+    headers: tuple[tuple[bytes, bytes], ...] = ()
+
+
+Unavailable = Callable[[BaseException], bool]
+"""Whether a failure is the database being away (and notes it): the request is answered
+503 SERVICE_UNAVAILABLE with Retry-After, never 200 with INTERNAL_SERVER_ERROR."""
+
+RETRY_AFTER_SECONDS = 5
 
 
 class GraphQLRunner:
@@ -156,6 +164,7 @@ class GraphQLRunner:
         documents: DocumentCache,
         context_factory: Callable[[Caller], SalesContext],
         *,
+        unavailable: Unavailable,
         max_cost: int,
         max_mutations: int,
         hide_suggestions: bool,
@@ -164,25 +173,55 @@ class GraphQLRunner:
         self.schema = schema
         self.documents = documents
         self.context_factory = context_factory
+        self.unavailable = unavailable
         self.max_cost = max_cost
         self.max_mutations = max_mutations
         self.hide_suggestions = hide_suggestions
         self.persisted = persisted
 
     async def respond(self, body: object, caller: Caller) -> HttpAnswer:
-        """A decoded JSON body answered: 200 with the GraphQL result, or 400 with one
-        BAD_REQUEST error when there is nothing to run."""
+        """A decoded JSON body answered: 200 with the GraphQL result, 400 with one
+        BAD_REQUEST error when there is nothing to run, 503 with SERVICE_UNAVAILABLE and
+        Retry-After when the database did not answer in time."""
         context = self.context_factory(caller)
         try:
-            request = GraphQLRequest.from_body(body)
-            result = await self.run(request, context)
+            try:
+                result = await self.run(GraphQLRequest.from_body(body), context)
+            finally:
+                await self._close(context)
         except RequestRefused as refusal:
-            error = _bad_request(str(refusal))
-            shaped = self.shape(error, caller.correlation_id).formatted
-            return HttpAnswer(400, {"data": None, "errors": [shaped]}, None, True)
-        finally:
-            await context.reader.close()
+            return self._one_error(400, _bad_request(str(refusal)), caller, None)
+        except Exception as error:
+            if not self.unavailable(error):
+                raise
+            return self._unavailable(caller, context.operation_name)
+        if context.unavailable:
+            return self._unavailable(caller, context.operation_name)
         return HttpAnswer(200, result, context.operation_name, context.failed)
+
+    async def _close(self, context: SalesContext) -> None:
+        try:
+            await context.reader.close()
+        except Exception as error:
+            if not self.unavailable(error):
+                raise
+            context.unavailable = True
+
+    def _unavailable(self, caller: Caller, operation_name: str | None) -> HttpAnswer:
+        error = GraphQLError(
+            "The database is not answering; nothing was changed by this request unless its "
+            "answer said so. Retry after the Retry-After seconds",
+            extensions={"code": "SERVICE_UNAVAILABLE"},
+        )
+        answer = self._one_error(503, error, caller, operation_name)
+        retry = (b"retry-after", str(RETRY_AFTER_SECONDS).encode())
+        return HttpAnswer(answer.status, answer.body, operation_name, True, (retry,))
+
+    def _one_error(
+        self, status: int, error: GraphQLError, caller: Caller, operation_name: str | None
+    ) -> HttpAnswer:
+        shaped = self.shape(error, caller.correlation_id).formatted
+        return HttpAnswer(status, {"data": None, "errors": [shaped]}, operation_name, True)
 
     async def run(self, request: GraphQLRequest, context: SalesContext) -> dict[str, Any]:
         """The answer's JSON body; RequestRefused when there is nothing to run."""
@@ -301,6 +340,12 @@ class GraphQLRunner:
         cost: int | None,
     ) -> dict[str, Any]:
         body: dict[str, Any] = {"data": data}
+        if errors and any(
+            error.original_error is not None and self.unavailable(error.original_error)
+            for error in errors
+        ):
+            context.unavailable = True  # answered 503 instead
+            return body
         if errors:
             correlation_id = context.caller.correlation_id
             body["errors"] = [self.shape(error, correlation_id).formatted for error in errors]

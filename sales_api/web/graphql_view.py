@@ -161,7 +161,7 @@ class SalesGraphQLView:
         answer = await self._respond(decoded, _caller(scope, verified, correlation_id))
         state["operation_name"] = answer.operation_name
         state["graphql_errors"] = answer.failed
-        await _respond(send, answer.status, orjson.dumps(answer.body))
+        await _respond(send, answer.status, orjson.dumps(answer.body), list(answer.headers))
 
     async def _too_large(self, send: Send, correlation_id: str) -> None:
         message = f"The request body is larger than {self._max_body_bytes} bytes"

@@ -212,7 +212,7 @@ _ORGANISATION_DIGITS = re.compile(r"[0-9]{1,10}")
 
 def _organisation(raw: object, claim: str) -> int:
     """The organisation: an integer from 1 to 2147483647, as a JSON number or a string of
-    ASCII digits. Python's int() would take "١" (an Arabic-Indic one), "1_0" and " 2 "."""
+    ASCII digits. Python's int() would take U+0661 (an Arabic-Indic one), "1_0" and " 2 "."""
     if isinstance(raw, bool) or not isinstance(raw, int | str):
         raise InvalidToken(f"the token has no organisation claim {claim!r}")
     if isinstance(raw, str):
