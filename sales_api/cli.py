@@ -67,7 +67,21 @@ def create_app_from_environment():  # type: ignore[no-untyped-def]
     from sales_api.web.correlation import configure_logging
 
     configure_logging()
-    return create_app(_settings())
+    settings = _settings()
+    _guard_connections(settings)
+    return create_app(settings)
+
+
+def _guard_connections(settings: Settings) -> None:
+    """This process's limits on slow and idle clients (each worker sets its own)."""
+    from sales_api.web.http_server import configure_limits, raise_open_file_limit
+
+    configure_limits(
+        settings.http_header_timeout_seconds,
+        settings.http_body_timeout_seconds,
+        settings.http_max_connections,
+    )
+    raise_open_file_limit(2 * settings.http_max_connections + 256)
 
 
 def _stopped_gracefully(_signum: int, _frame: object) -> None:
@@ -105,6 +119,8 @@ def serve(args: argparse.Namespace) -> None:
             flush=True,
         )
     signal.signal(signal.SIGTERM, _stopped_gracefully)
+    from sales_api.web.http_server import GuardedProtocol
+
     uvicorn.run(
         "sales_api.cli:create_app_from_environment",
         factory=True,
@@ -114,6 +130,8 @@ def serve(args: argparse.Namespace) -> None:
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
+        timeout_keep_alive=settings.http_keep_alive_seconds,
+        http=GuardedProtocol,
     )
 
 
