@@ -32,7 +32,7 @@ from sales_api.domain.catalogue import (
 )
 from sales_api.domain.offers import price_offer
 from sales_api.domain.orders import Traveller, UserType
-from sales_api.domain.payments import PaymentType, SimulatedPaymentProvider
+from sales_api.domain.payments import PaymentType
 from sales_api.domain.services.payments import (
     CreatePayment,
     CreateTransaction,
@@ -51,6 +51,7 @@ from sales_api.persistence.migrate import upgrade
 from sales_api.persistence.reference_data import SqlReferenceData
 from sales_api.persistence.seed import load_catalogue_file, seed_catalogue
 from sales_api.persistence.unit_of_work import SqlUnitOfWorkFactory
+from sales_api.provider.simulator import SimulatedPaymentProvider
 
 APP_CHANNEL = "ENT:DistributionChannel:App"
 ALL_PERMISSIONS = frozenset({"sales:read", "sales:write", "payments:write", "refunds:write"})
@@ -195,27 +196,29 @@ async def _sell(
         CALLER,
         ReserveOffers((OfferConfiguration(codec.encode(offer)),)),
     )
-    payment = await create_payment(
-        uow_factory, clock, CALLER, CreatePayment(order_id=reserved.order.id)
+    # The services answer with ids; the payment is for the order's balance, which is the
+    # offer's price (a transaction above what is unpaid would be refused).
+    payment_id = await create_payment(
+        uow_factory, clock, CALLER, CreatePayment(order_id=reserved.order_id)
     )
     outcome = await create_transaction(
         uow_factory,
         clock,
         CALLER,
         CreateTransaction(
-            payment_id=payment.id,
+            payment_id=payment_id,
             payment_type=PaymentType.VISA,
-            amount=Decimal(payment.total_amount),
+            amount=Decimal(offer.price),
             payment_token="tok_visa",
         ),
     )
-    assert outcome.transaction is not None
+    assert outcome.transaction_id is not None
     captured = await capture_transaction(
-        uow_factory, clock, provider, CALLER, TransactionRef(outcome.transaction.id)
+        uow_factory, clock, provider, CALLER, TransactionRef(outcome.transaction_id)
     )
     if captured.error is not None:
         raise captured.error
-    return len(reserved.lines)
+    return len(reserved.line_ids)
 
 
 async def sell_planned(

@@ -7,6 +7,7 @@ import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import event
@@ -18,10 +19,11 @@ from sales_api.documents.ticket_pdf import PdfTicketRenderer
 from sales_api.domain.caller import Caller
 from sales_api.domain.clock import Clock, SystemClock
 from sales_api.domain.outbox import MessageSender
-from sales_api.domain.payments import PaymentProvider, SimulatedPaymentProvider
+from sales_api.domain.payments import PaymentProvider
 from sales_api.domain.services.idempotency import forget_old_keys
 from sales_api.domain.services.lifecycle import expire_orders
 from sales_api.domain.services.outbox import run_outbox_worker
+from sales_api.domain.services.reconciler import reconcile_captures, reconcile_credits
 from sales_api.domain.services.tickets import ticket_pdf
 from sales_api.messaging.senders import DirectorySender, RoutingSender, SmtpSender
 from sales_api.persistence.availability import DatabaseStatus, database_unavailable
@@ -31,6 +33,9 @@ from sales_api.persistence.readiness import readiness_check
 from sales_api.persistence.reference_data import SqlReferenceData
 from sales_api.persistence.ticket_keys import SqlTicketKeys
 from sales_api.persistence.unit_of_work import SqlUnitOfWorkFactory
+from sales_api.provider.ledger import FileLedger
+from sales_api.provider.simulator import SimulatedPaymentProvider
+from sales_api.provider.time_limit import TimeLimitedProvider
 from sales_api.queries.reader import Reader
 from sales_api.queries.source import read_source
 from sales_api.schema.build import build_schema
@@ -45,6 +50,7 @@ from sales_api.web.health import live_endpoint, ready_endpoint
 from sales_api.web.issuer import DevIssuer, load_or_create_key
 from sales_api.web.metrics import MetricsMiddleware, SalesMetrics, metrics_endpoint
 from sales_api.web.oauth import jwks_endpoint, token_endpoint
+from sales_api.web.simulator_routes import ledger_endpoint
 from sales_api.web.ticket_routes import ticket_keys_endpoint, ticket_pdf_endpoint
 from sales_api.web.ticket_signing import JoseTicketSigner
 from sales_api.web.tokens import HttpKeySource, KeySource, StaticKeySource, TokenVerifier
@@ -73,17 +79,38 @@ def create_dev_issuer(settings: Settings) -> DevIssuer:
 
 
 async def sweep_expired_orders(
-    uow_factory: SqlUnitOfWorkFactory, clock: Clock, every_seconds: float
+    uow_factory: SqlUnitOfWorkFactory,
+    provider: PaymentProvider,
+    clock: Clock,
+    every_seconds: float,
 ) -> None:
     """Resets expired DRAFT orders in the background. Several processes may sweep at once:
     each order is reset under its row lock, once."""
     while True:
         await asyncio.sleep(every_seconds)
         try:
-            await expire_orders(uow_factory, clock)
+            await expire_orders(uow_factory, provider, clock)
             await forget_old_keys(uow_factory, clock)
         except Exception:
             log.exception("expiry sweep failed; trying again next round")
+
+
+async def reconcile_payments(
+    uow_factory: SqlUnitOfWorkFactory,
+    provider: PaymentProvider,
+    clock: Clock,
+    settings: Settings,
+) -> None:
+    """Settles PENDING captures in the background by asking the provider, every
+    SALES_PSP_RECONCILE_SECONDS; safe in several processes at once."""
+    answer_within = timedelta(seconds=settings.psp_timeout_seconds + 1)
+    while True:
+        await asyncio.sleep(settings.psp_reconcile_seconds)
+        try:
+            await reconcile_captures(uow_factory, provider, clock, answer_within=answer_within)
+            await reconcile_credits(uow_factory, provider, clock, answer_within=answer_within)
+        except Exception:
+            log.exception("reconciling payments failed; trying again next round")
 
 
 def tune_garbage_collection(settings: Settings) -> None:
@@ -114,7 +141,13 @@ def create_app(
 ) -> Starlette:
     """The whole service. `clock`, `key_source` and `payment_provider` may be replaced."""
     clock = clock or SystemClock()
-    payment_provider = payment_provider or SimulatedPaymentProvider()
+    simulator: SimulatedPaymentProvider | None = None
+    if payment_provider is None:
+        simulator = payment_provider = SimulatedPaymentProvider(
+            FileLedger(settings.simulator_ledger_file),
+            late_answer_seconds=settings.psp_timeout_seconds + 5,
+        )
+    provider = TimeLimitedProvider(payment_provider, settings.psp_timeout_seconds)
     engine = create_engine(settings.database_url, timeout=settings.database_timeout_seconds)
     uow_factory = SqlUnitOfWorkFactory(engine)
     reads = read_source(engine, timeout=settings.database_timeout_seconds)
@@ -172,7 +205,7 @@ def create_app(
             clock=clock,
             reader=Reader(reads, caller),
             reference=reference,
-            payment_provider=payment_provider,
+            payment_provider=provider,
             ticket_signer=ticket_signer,
             ticket_renderer=ticket_renderer,
             events=metrics,
@@ -223,22 +256,28 @@ def create_app(
         )
     )
     routes.append(Route("/.well-known/ticket-keys.json", ticket_keys_endpoint(ticket_signer.jwks)))
+    if simulator is not None and not settings.production:
+        routes.append(
+            Route("/simulator/psp/ledger", ledger_endpoint(simulator.ledger.all), methods=["GET"])
+        )
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         tune_garbage_collection(settings)
         sweeper = asyncio.create_task(
-            sweep_expired_orders(uow_factory, clock, settings.expiry_sweep_seconds)
+            sweep_expired_orders(uow_factory, provider, clock, settings.expiry_sweep_seconds)
         )
+        reconciler = asyncio.create_task(reconcile_payments(uow_factory, provider, clock, settings))
         stop_delivery = asyncio.Event()
         # Pending messages (from before a restart too) are delivered from the start.
         delivery = asyncio.create_task(run_outbox_worker(outbox, sender, clock, stop_delivery))
         try:
             yield
         finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            for task in (sweeper, reconciler):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             stop_delivery.set()  # the worker finishes the message in hand, then stops
             with contextlib.suppress(asyncio.CancelledError):
                 await delivery
@@ -273,4 +312,5 @@ def create_app(
     app.state.sender = sender
     app.state.metrics = metrics
     app.state.database = database
+    app.state.provider = provider
     return app

@@ -118,6 +118,44 @@ class Settings(BaseSettings):
         "connection, for each statement; past it the request is answered 503 "
         "SERVICE_UNAVAILABLE with Retry-After",
     )
+    psp_timeout_seconds: float = Field(
+        default=10,
+        ge=0.1,
+        le=120,
+        description="the longest the payment provider may take to answer; past it the "
+        "capture answers PAYMENT_PROVIDER_UNAVAILABLE and stays PENDING until settled",
+    )
+    psp_reconcile_seconds: float = Field(
+        default=30,
+        gt=0,
+        le=3600,
+        description="how often PENDING transactions are settled by asking the payment "
+        "provider what it did",
+    )
+    http_header_timeout_seconds: float = Field(
+        default=10,
+        ge=0.5,
+        le=300,
+        description="a connection's request headers must be in this long after it opened "
+        "or after its last response; else it is closed (idle and slow clients)",
+    )
+    http_body_timeout_seconds: float = Field(
+        default=30,
+        ge=0.5,
+        le=600,
+        description="a request's body must be in this long after its headers; else the "
+        "connection is closed",
+    )
+    http_keep_alive_seconds: int = Field(
+        default=5, ge=1, le=300, description="an idle keep-alive connection is closed after this"
+    )
+    http_max_connections: int = Field(
+        default=1000,
+        ge=10,
+        le=100_000,
+        description="open connections per process; beyond, the longest idle one is closed "
+        "to make room, or the request answered 503 (never /health/live)",
+    )
     shutdown_timeout_seconds: int = Field(
         default=30,
         ge=1,
@@ -306,6 +344,11 @@ class Settings(BaseSettings):
     def outbox_dir(self) -> Path:
         """Where the default sender writes messages: SALES_OUTBOX_FOLDER or <data dir>/outbox."""
         return self.outbox_folder or self.data_dir / "outbox"
+
+    @property
+    def simulator_ledger_file(self) -> Path:
+        """The simulated payment provider's books."""
+        return self.data_dir / "simulated-psp.db"
 
     @property
     def issuer_key_file(self) -> Path:

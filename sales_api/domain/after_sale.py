@@ -85,18 +85,20 @@ def line_seat_change_blocker(order: Order, line: OrderLine, now: datetime) -> st
 
 
 def reset_blocker(order: Order, now: datetime) -> str | None:
+    """Money taken for the unconfirmed changes is no blocker: it is given back first."""
     if order.status is OrderStatus.CANCELLED:
         return "The order is cancelled"
     if order.status is not OrderStatus.DRAFT:
         return "The order has no unconfirmed changes to discard"
-    return order.reset_blocker()
+    return None
 
 
 def cancel_blocker(order: Order) -> str | None:
+    """A DRAFT never confirmed is cancelled, money taken for it given back first."""
     if order.status is not OrderStatus.DRAFT:
         return f"The order is {order.status.value}; only a DRAFT order is cancelled"
-    if order.captured_amount != 0:
-        return "Money was taken on the order; refund it instead"
+    if order.confirmed_state is not None and order.captured_amount != 0:
+        return "The order was confirmed and paid; refund or reset it instead"
     return None
 
 

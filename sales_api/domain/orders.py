@@ -208,14 +208,38 @@ class Order:
         )
 
     def cancel(self) -> None:
-        """A DRAFT order nothing was paid on: CANCELLED, every seat released."""
+        """A DRAFT order never confirmed: CANCELLED, every seat released. Money taken for
+        it must have been given back first (money_beyond_confirmed)."""
         self.ensure_changeable()
-        if self.status is not OrderStatus.DRAFT or self.captured_amount != 0:
+        if self.status is not OrderStatus.DRAFT or (
+            self.confirmed_state is not None and self.captured_amount != 0
+        ):
             raise SalesError(
                 ErrorCode.INVALID_STATE,
-                f"Order {self.id} has payments or was confirmed; refund or reset it instead",
+                f"Order {self.id} was confirmed and paid; refund or reset it instead",
+            )
+        if self.captured_amount != self.credited_amount:
+            raise SalesError(
+                ErrorCode.INVALID_STATE,
+                f"Order {self.id} has money taken for it; it is given back first",
             )
         self._discard_all(ReservationStatus.CANCELLED)
+
+    def money_beyond_confirmed(self) -> Decimal:
+        """Money taken (and not given back) beyond what the last confirmed version costs:
+        what a reset, cancel or expiry of the DRAFT version gives back first."""
+        beyond = self.captured_amount - self.credited_amount - self._confirmed_total()
+        return max(beyond, Decimal("0.00"))
+
+    def _confirmed_total(self) -> Decimal:
+        state = self.confirmed_state
+        if state is None:
+            return Decimal("0.00")
+        return sum(
+            (line.price.amount for line in self.lines
+             if state.line_statuses.get(line.id) in ACTIVE_LINE_STATUSES),
+            Decimal("0.00"),
+        )  # fmt: skip
 
     def reset(self, *, expired: bool = False) -> None:
         """Back to the last confirmed version, or cancelled if it was never confirmed."""
@@ -246,15 +270,7 @@ class Order:
     def reset_blocker(self) -> str | None:
         """Why the unconfirmed changes cannot be discarded: money taken for them would be
         more than what is left (the balance would go below zero)."""
-        state = self.confirmed_state
-        kept = Decimal("0.00")
-        if state is not None:
-            kept = sum(
-                (line.price.amount for line in self.lines
-                 if state.line_statuses.get(line.id) in ACTIVE_LINE_STATUSES),
-                Decimal("0.00"),
-            )  # fmt: skip
-        if kept - self.captured_amount + self.credited_amount < 0:
+        if self._confirmed_total() - self.captured_amount + self.credited_amount < 0:
             return (
                 f"Order {self.id} has payments for its unconfirmed changes; "
                 "pay the rest or refund them first"

@@ -39,6 +39,8 @@ GROUP_OF = {
 
 class TransactionStatus(StrEnum):
     CREATED = "CREATED"
+    PENDING = "PENDING"
+    """Sent to the provider for capture; what it did is not known yet."""
     CAPTURED = "CAPTURED"
     CANCELLED = "CANCELLED"
     FAILED = "FAILED"
@@ -68,6 +70,8 @@ class Transaction:
     captured_at: datetime | None = None
     credited_amount: Decimal = Decimal("0.00")
     operation_log: list[TransactionOperation] = field(default_factory=list)
+    sent_at: datetime | None = None
+    """When its capture was sent to the provider."""
 
     @property
     def payment_type_group(self) -> PaymentTypeGroup:
@@ -108,9 +112,18 @@ class Payment:
 
     @property
     def pending_amount(self) -> Decimal:
-        """What its CREATED transactions ask for and may still capture."""
+        """What its CREATED transactions ask for and may still capture, and what its PENDING
+        ones are capturing."""
         return sum(
-            (t.amount for t in self.transactions if t.status is TransactionStatus.CREATED),
+            (t.amount for t in self.transactions if t.status in _NOT_SETTLED),
+            Decimal("0.00"),
+        )
+
+    @property
+    def in_flight_amount(self) -> Decimal:
+        """What its PENDING transactions are capturing (the provider's answer not in yet)."""
+        return sum(
+            (t.amount for t in self.transactions if t.status is TransactionStatus.PENDING),
             Decimal("0.00"),
         )
 
@@ -148,6 +161,7 @@ class Payment:
 
 
 _TAKEN = (TransactionStatus.CAPTURED, TransactionStatus.CREDITED)
+_NOT_SETTLED = (TransactionStatus.CREATED, TransactionStatus.PENDING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +184,12 @@ class PaymentDeclined(Exception):
 
 
 class PaymentProviderUnavailable(Exception):
-    """The provider failed to answer: nothing was charged."""
+    """The provider answered that it failed: nothing was charged (or credited)."""
+
+
+class PaymentProviderNoAnswer(Exception):
+    """The provider's answer never came (its time limit passed, the connection was lost):
+    what it did is not known until it is asked (PaymentProvider.outcome)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,54 +197,44 @@ class CreditApproved:
     psp_reference: str
 
 
+@dataclass(frozen=True, slots=True)
+class ProviderEntry:
+    """What the provider did under one reference: a CHARGE or a CREDIT."""
+
+    reference: str
+    operation: str
+    amount: Decimal
+    currency: str
+    at: datetime
+    psp_reference: str
+    masked_card_number: str | None = None
+
+
 class PaymentProvider(Protocol):
-    async def credit(
-        self, transaction_id: str, psp_reference: str | None, amount: Decimal, currency: str
-    ) -> CreditApproved:
-        """Give money back on a captured transaction, or raise PaymentProviderUnavailable."""
+    """The payment provider. Every call names a reference (the transaction's id for a
+    capture, the credit's id for a credit), and a provider does what a reference asks at
+    most once: asked again, it answers what it did the first time."""
 
     async def capture(
         self,
-        transaction_id: str,
+        reference: str,
         payment_type: PaymentType,
         token: str | None,
         amount: Decimal,
         currency: str,
     ) -> CaptureApproved:
-        """Charge the amount, or raise PaymentDeclined / PaymentProviderUnavailable."""
-
-
-class SimulatedPaymentProvider:
-    """The embedded provider: `tok_declined` is declined, `tok_error` fails as an outage
-    would, anything else is approved. Card numbers never reach this service: the token
-    stands for the card, and the masked number is the provider's."""
-
-    async def capture(
-        self,
-        transaction_id: str,
-        payment_type: PaymentType,
-        token: str | None,
-        amount: Decimal,
-        currency: str,
-    ) -> CaptureApproved:
-        if token == "tok_declined":
-            raise PaymentDeclined("The card was declined")
-        if token == "tok_error":
-            raise PaymentProviderUnavailable("The payment provider did not answer")
-        if token == "tok_refund_error":
-            # Captures, but its refunds fail like an outage would (to try refund retries).
-            return CaptureApproved(f"SIM-NOREFUND-{transaction_id}", None)
-        masked = None
-        if GROUP_OF[payment_type] is PaymentTypeGroup.PAYMENTCARD:
-            masked = "************" + (token[-4:] if token and token[-4:].isdigit() else "4242")
-        return CaptureApproved(psp_reference=f"SIM-{transaction_id}", masked_card_number=masked)
+        """Charge the amount, or raise PaymentDeclined / PaymentProviderUnavailable (an
+        answer) or PaymentProviderNoAnswer (none came)."""
 
     async def credit(
-        self, transaction_id: str, psp_reference: str | None, amount: Decimal, currency: str
+        self, reference: str, capture_reference: str | None, amount: Decimal, currency: str
     ) -> CreditApproved:
-        if psp_reference and psp_reference.startswith("SIM-NOREFUND-"):
-            raise PaymentProviderUnavailable("The payment provider did not answer")
-        return CreditApproved(f"SIM-CREDIT-{transaction_id}-{amount}")
+        """Give money back on a captured transaction, or raise PaymentProviderUnavailable
+        or PaymentProviderNoAnswer."""
+
+    async def outcome(self, reference: str) -> ProviderEntry | None:
+        """What the provider did under this reference (None: nothing), for settling an
+        attempt whose answer never came."""
 
 
 class CreditStatus(StrEnum):

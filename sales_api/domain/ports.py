@@ -12,7 +12,7 @@ from sales_api.domain.catalogue import Catalogue
 from sales_api.domain.offers import OfferCodec
 from sales_api.domain.orders import Order
 from sales_api.domain.outbox import OutboxMessage
-from sales_api.domain.payments import Credit, Payment
+from sales_api.domain.payments import Credit, Payment, TransactionStatus
 from sales_api.domain.receipts import Receipt
 from sales_api.domain.refunds import Refund
 from sales_api.domain.seating import SeatKey
@@ -106,14 +106,26 @@ class PaymentRepository(Protocol):
     async def order_of_payment(self, payment_id: str, organisation_id: int) -> str | None: ...
 
     async def payment_of_transaction(
-        self, transaction_id: str, organisation_id: int
+        self, transaction_id: str, organisation_id: int | None
     ) -> tuple[str, str] | None:
-        """(order id, payment id) of the caller's transaction."""
+        """(order id, payment id) of the caller's transaction (None: any, for system work)."""
+
+    async def transaction_status(self, transaction_id: str) -> TransactionStatus | None: ...
+
+    async def unsettled_captures(
+        self, sent_before: datetime, limit: int
+    ) -> list[tuple[str, datetime]]:
+        """(id, sent at) of transactions PENDING since before `sent_before`."""
 
     async def for_order(self, order_id: str) -> list[Payment]:
         """Every payment of an order, with its transactions."""
 
     async def credits_for_order(self, order_id: str) -> list[Credit]: ...
+
+    async def unsettled_credits(
+        self, created_before: datetime, limit: int
+    ) -> list[tuple[str, str, datetime]]:
+        """(id, refund id, created at) of credits still CREATED since before then."""
 
     async def save(self, payment: Payment) -> None: ...
 
@@ -134,6 +146,9 @@ class ReceiptRepository(Protocol):
 
 class RefundRepository(Protocol):
     async def get(self, refund_id: str) -> Refund | None: ...
+
+    async def pending(self, order_id: str) -> list[Refund]:
+        """The order's refunds whose credits are not all answered yet."""
 
     async def pending_line_ids(self, order_id: str) -> set[str]:
         """Lines of the order's refunds that the provider has not finished."""

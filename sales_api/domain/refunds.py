@@ -15,6 +15,19 @@ class RefundStatus(StrEnum):
     COMPLETED = "COMPLETED"
 
 
+class RefundPurpose(StrEnum):
+    """What the money given back is for, and so what happens once all of it is credited."""
+
+    LINES = "LINES"
+    """refundOrder: the lines are REFUNDED, their seats freed, their tickets disabled."""
+    RESET = "RESET"
+    """resetOrder of a DRAFT version that money was taken for: back to the confirmed one."""
+    CANCEL = "CANCEL"
+    """cancelOrder of an order never confirmed that money was taken for."""
+    EXPIRE = "EXPIRE"
+    """The expiry of such a DRAFT version."""
+
+
 @dataclass(slots=True)
 class Refund:
     id: str
@@ -28,11 +41,16 @@ class Refund:
     created_at: datetime
     disabled_ticket_ids: list[str] = field(default_factory=list)
     reason: str | None = None
+    purpose: RefundPurpose = RefundPurpose.LINES
 
 
-def allocate_credits(payments: list[Payment], amount: Decimal) -> list[tuple[str, str, Decimal]]:
+def allocate_credits(
+    payments: list[Payment], amount: Decimal, in_flight: dict[str, Decimal] | None = None
+) -> list[tuple[str, str, Decimal]]:
     """(payment id, transaction id, amount) to credit, newest capture first; no transaction
-    is credited more than it captured. Raises ValueError when the captures cannot cover it."""
+    is credited more than it captured, counting credits sent and not yet answered
+    (`in_flight`, by transaction). Raises ValueError when the captures cannot cover it."""
+    in_flight = in_flight or {}
     captured = [
         (p, t)
         for p in payments
@@ -46,7 +64,9 @@ def allocate_credits(payments: list[Payment], amount: Decimal) -> list[tuple[str
     for payment, transaction in captured:
         if left <= 0:
             break
-        available = transaction.amount - transaction.credited_amount
+        available = (
+            transaction.amount - transaction.credited_amount - in_flight.get(transaction.id, 0)
+        )
         part = min(available, left)
         if part > 0:
             plan.append((payment.id, transaction.id, part))

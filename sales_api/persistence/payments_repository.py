@@ -63,6 +63,7 @@ def transaction_from_row(row: Mapping[Any, Any]) -> Transaction:
         psp_reference=row["psp_reference"],
         captured_at=row["captured_at"],
         credited_amount=from_minor_units(row["credited_amount"]),
+        sent_at=row["sent_at"],
         operation_log=[
             TransactionOperation(
                 entry["operation"],
@@ -98,6 +99,7 @@ def transaction_to_row(transaction: Transaction) -> dict[str, Any]:
         ],
         "created_at": transaction.created_at,
         "captured_at": transaction.captured_at,
+        "sent_at": transaction.sent_at,
     }
 
 
@@ -146,19 +148,42 @@ class SqlPaymentRepository:
         return found.scalar_one_or_none()
 
     async def payment_of_transaction(
-        self, transaction_id: str, organisation_id: int
+        self, transaction_id: str, organisation_id: int | None
     ) -> tuple[str, str] | None:
-        """(order id, payment id) of the caller's transaction."""
-        found = await self._connection.execute(
+        """(order id, payment id) of the caller's transaction; `organisation_id=None` is for
+        the service's own work (settling captures)."""
+        statement = (
             select(t.payments.c.order_id, t.payments.c.id)
             .join(t.transactions, t.transactions.c.payment_id == t.payments.c.id)
-            .where(
-                t.transactions.c.id == transaction_id,
-                t.payments.c.organisation_id == organisation_id,
-            )
+            .where(t.transactions.c.id == transaction_id)
         )
-        row = found.first()
+        if organisation_id is not None:
+            statement = statement.where(t.payments.c.organisation_id == organisation_id)
+        row = (await self._connection.execute(statement)).first()
         return (str(row[0]), str(row[1])) if row else None
+
+    async def transaction_status(self, transaction_id: str) -> TransactionStatus | None:
+        found = await self._connection.execute(
+            select(t.transactions.c.status).where(t.transactions.c.id == transaction_id)
+        )
+        status = found.scalar_one_or_none()
+        return None if status is None else TransactionStatus(status)
+
+    async def unsettled_captures(
+        self, sent_before: datetime, limit: int
+    ) -> list[tuple[str, datetime]]:
+        """(id, sent at) of transactions PENDING since before `sent_before`: the provider's
+        answer never came."""
+        rows = await self._connection.execute(
+            select(t.transactions.c.id, t.transactions.c.sent_at)
+            .where(
+                t.transactions.c.status == TransactionStatus.PENDING.value,
+                t.transactions.c.sent_at <= sent_before,
+            )
+            .order_by(t.transactions.c.sent_at)
+            .limit(limit)
+        )
+        return [(str(row[0]), row[1]) for row in rows]
 
     async def for_order(self, order_id: str) -> list[Payment]:
         """Every payment of the order with its transactions (the order is locked by now)."""
@@ -184,6 +209,23 @@ class SqlPaymentRepository:
             for row in transactions.mappings():
                 by_id[row["payment_id"]].transactions.append(transaction_from_row(row))
         return payments
+
+    async def unsettled_credits(
+        self, created_before: datetime, limit: int
+    ) -> list[tuple[str, str, datetime]]:
+        """(id, refund id, created at) of credits sent before `created_before` whose answer
+        never came (still CREATED)."""
+        rows = await self._connection.execute(
+            select(t.credits.c.id, t.credits.c.refund_id, t.credits.c.created_at)
+            .where(
+                t.credits.c.status == CreditStatus.CREATED.value,
+                t.credits.c.created_at <= created_before,
+                t.credits.c.refund_id.is_not(None),
+            )
+            .order_by(t.credits.c.created_at)
+            .limit(limit)
+        )
+        return [(str(row[0]), str(row[1]), row[2]) for row in rows]
 
     async def credits_for_order(self, order_id: str) -> list[Credit]:
         rows = await self._connection.execute(

@@ -9,7 +9,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales_api.domain.money import from_minor_units, to_minor_units
-from sales_api.domain.refunds import Refund, RefundStatus
+from sales_api.domain.refunds import Refund, RefundPurpose, RefundStatus
 from sales_api.persistence import tables as t
 
 
@@ -26,6 +26,7 @@ def refund_from_row(row: Mapping[Any, Any]) -> Refund:
         disabled_ticket_ids=list(row["disabled_ticket_ids"]),
         reason=row["reason"],
         created_at=row["created_at"],
+        purpose=RefundPurpose(row["purpose"]),
     )
 
 
@@ -42,6 +43,7 @@ def refund_to_row(refund: Refund) -> dict[str, Any]:
         "disabled_ticket_ids": list(refund.disabled_ticket_ids),
         "reason": refund.reason,
         "created_at": refund.created_at,
+        "purpose": refund.purpose.value,
     }
 
 
@@ -56,6 +58,16 @@ class SqlRefundRepository:
             .first()
         )
         return refund_from_row(row) if row else None
+
+    async def pending(self, order_id: str) -> list[Refund]:
+        """The order's refunds that are not finished (credits not all answered)."""
+        rows = await self._connection.execute(
+            select(t.refunds).where(
+                t.refunds.c.order_id == order_id,
+                t.refunds.c.status == RefundStatus.PENDING.value,
+            )
+        )
+        return [refund_from_row(row) for row in rows.mappings()]
 
     async def pending_line_ids(self, order_id: str) -> set[str]:
         rows = await self._connection.execute(

@@ -260,13 +260,15 @@ class TransactionRow(SQLModel, table=True):
     amount: int = Field(sa_column=Column(BigInteger, nullable=False))
     credited_amount: int = Field(sa_column=Column(BigInteger, nullable=False))
     currency: str = Field(max_length=3)
-    status: str = Field(max_length=16)
+    status: str = Field(max_length=16, index=True)
     payment_token: str | None = Field(default=None, max_length=200)
     masked_card_number: str | None = Field(default=None, max_length=32)
     psp_reference: str | None = Field(default=None, max_length=100)
     operation_log: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = utc_column()
     captured_at: datetime | None = utc_column(nullable=True)
+    sent_at: datetime | None = utc_column(nullable=True)
+    """When the capture was sent to the provider (kept while PENDING, for the reconciler)."""
 
 
 class CreditRow(SQLModel, table=True):
@@ -291,7 +293,7 @@ class CreditRow(SQLModel, table=True):
     )
     amount: int = Field(sa_column=Column(BigInteger, nullable=False))
     currency: str = Field(max_length=3)
-    status: str = Field(max_length=16)
+    status: str = Field(max_length=16, index=True)
     created_at: datetime = utc_column()
     refund_id: str | None = Field(default=None, max_length=16, index=True)
 
@@ -431,6 +433,7 @@ class RefundRow(SQLModel, table=True):
     disabled_ticket_ids: list[str] = Field(sa_column=Column(JSON, nullable=False))
     reason: str | None = Field(default=None, max_length=500)
     created_at: datetime = utc_column()
+    purpose: str = Field(default="LINES", max_length=16)
 
 
 refunds = RefundRow.__table__  # type: ignore[attr-defined]

@@ -87,10 +87,22 @@ def _lifecycle(
 
 
 cancel_order = _lifecycle(
-    lambda info, ref: lifecycle.cancel_order(info.context.uow_factory, info.context.caller, ref)
+    lambda info, ref: lifecycle.cancel_order(
+        info.context.uow_factory,
+        info.context.payment_provider,
+        info.context.clock,
+        info.context.caller,
+        ref,
+    )
 )
 reset_order = _lifecycle(
-    lambda info, ref: lifecycle.reset_order(info.context.uow_factory, info.context.caller, ref)
+    lambda info, ref: lifecycle.reset_order(
+        info.context.uow_factory,
+        info.context.payment_provider,
+        info.context.clock,
+        info.context.caller,
+        ref,
+    )
 )
 confirm_order = _lifecycle(
     lambda info, ref: lifecycle.confirm_order(

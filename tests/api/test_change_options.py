@@ -277,9 +277,10 @@ STATES: dict[str, tuple[Callable[[Shop], Awaitable[str]], dict[str, bool]]] = {
         {"UPDATE_TRAVELLERS": False, "UPDATE_CONTACT_INFO": False, "ADD_OFFERS": False,
          "CHANGE_SEATS": False, "REFUND_ORDER_LINE": False},
     ),
+    # Never confirmed: cancelled or reset with the money taken given back (RULES.md).
     "partly-paid-draft": (
         partly_paid_draft,
-        {"CANCEL_ORDER": False, "RESET_ORDER": False, "REFUND_ORDER_LINE": False},
+        {"CANCEL_ORDER": True, "RESET_ORDER": True, "REFUND_ORDER_LINE": False},
     ),
     "confirmed-with-changes": (
         confirmed_with_changes,

@@ -206,12 +206,12 @@ async def test_an_expired_draft_is_cancelled_by_the_sweep_and_frees_its_seats(
 
     # Not yet: the sweep leaves it alone.
     clock.advance(timedelta(minutes=19))
-    assert await expire_orders(app.state.uow_factory, clock) == 0
+    assert await expire_orders(app.state.uow_factory, app.state.provider, clock) == 0
     assert (await order_of(api, order_id))["status"] == "DRAFT"
     assert await free_flex_seats(api) == 46
 
     clock.advance(timedelta(minutes=2))
-    assert await expire_orders(app.state.uow_factory, clock) == 1
+    assert await expire_orders(app.state.uow_factory, app.state.provider, clock) == 1
     order = await order_of(api, order_id)
     assert (order["status"], order["version"]) == ("CANCELLED", 1)
     assert order["lastConfirmedAt"] is None and order["expireAt"] is None
@@ -219,7 +219,7 @@ async def test_an_expired_draft_is_cancelled_by_the_sweep_and_frees_its_seats(
     assert [r["status"] for r in order["reservations"]] == ["EXPIRED", "EXPIRED"]
     assert await free_flex_seats(api) == 48
     # Swept once is enough.
-    assert await expire_orders(app.state.uow_factory, clock) == 0
+    assert await expire_orders(app.state.uow_factory, app.state.provider, clock) == 0
 
 
 async def test_adding_to_an_expired_order_is_refused(
@@ -235,7 +235,7 @@ async def test_adding_to_an_expired_order_is_refused(
     assert len(order["orderLines"]) == 1 and order["status"] == "DRAFT"
 
     # After the sweep it is a cancelled order, and still nothing can be added.
-    await expire_orders(app.state.uow_factory, clock)
+    await expire_orders(app.state.uow_factory, app.state.provider, clock)
     onto = await reserve_offer(api, await offer_id(api), orderId=order_id)
     assert codes(onto) == ["INVALID_STATE"]
 
@@ -268,7 +268,7 @@ async def test_updating_an_expired_order_neither_revives_nor_trips_on_its_seats(
     assert await seat_free(api, "13")
     assert not await seat_free(api, "12")
 
-    assert await expire_orders(app.state.uow_factory, clock) == 2
+    assert await expire_orders(app.state.uow_factory, app.state.provider, clock) == 2
     assert (await order_of(api, idle_id))["status"] == "CANCELLED"
     assert (await order_of(api, taker["order"]["id"]))["status"] == "DRAFT"
 
@@ -381,7 +381,7 @@ async def test_a_free_order_confirms_and_later_changes_make_a_new_version(
 
     # A confirmed seat is held for good: no expiry, no sweep frees it.
     clock.advance(timedelta(minutes=30))
-    assert await expire_orders(app.state.uow_factory, clock) == 0
+    assert await expire_orders(app.state.uow_factory, app.state.provider, clock) == 0
     assert not await seat_free(api, "20")
     assert codes(await change(api, "cancelOrder", order_id)) == ["INVALID_STATE"]
 
@@ -429,7 +429,7 @@ async def test_an_expired_new_version_falls_back_to_the_confirmed_one(
     clock.advance(timedelta(minutes=21))
     assert await seat_free(api, "31", DRAMMEN, GOL)  # free at once, before any sweep
     assert not await seat_free(api, "30", DRAMMEN, GOL)
-    assert await expire_orders(app.state.uow_factory, clock) == 1
+    assert await expire_orders(app.state.uow_factory, app.state.provider, clock) == 1
     order = await order_of(api, order_id)
     assert (order["status"], order["version"]) == ("CONFIRMED", 1)
     assert [line["status"] for line in order["orderLines"]] == ["CONFIRMED", "CANCELLED"]

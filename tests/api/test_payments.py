@@ -22,10 +22,12 @@ from sales_api.app import create_app
 from sales_api.domain.ids import new_id
 from sales_api.domain.payments import (
     CaptureApproved,
+    CreditApproved,
     PaymentType,
-    SimulatedPaymentProvider,
+    ProviderEntry,
 )
 from sales_api.persistence import tables as t
+from sales_api.provider.simulator import SimulatedPaymentProvider
 from sales_api.settings import Settings
 from tests.api.test_payment_flow import CAPTURE, a_reserved_order, capture, pay, transact
 from tests.api.test_sale_flow import RESERVE, offers_for
@@ -143,6 +145,14 @@ class CountingProvider:
         if self.masked is not None:
             return CaptureApproved(approved.psp_reference, self.masked)
         return approved
+
+    async def credit(
+        self, reference: str, capture_reference: str | None, amount: Decimal, currency: str
+    ) -> CreditApproved:
+        return await self.inner.credit(reference, capture_reference, amount, currency)
+
+    async def outcome(self, reference: str) -> ProviderEntry | None:
+        return await self.inner.outcome(reference)
 
 
 @dataclass

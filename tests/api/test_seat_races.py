@@ -585,7 +585,7 @@ async def test_buyers_race_for_a_seat_freed_by_expiry(
                     }
                 },
             ),
-            expire_orders(app.state.uow_factory, clock),
+            expire_orders(app.state.uow_factory, app.state.provider, clock),
         )
     assert counts[1] > 1
     *reserved, moved, swept = responses
@@ -598,7 +598,7 @@ async def test_buyers_race_for_a_seat_freed_by_expiry(
     assert [e["code"] for e in change["errors"]] in (["ORDER_EXPIRED"], ["INVALID_STATE"])
     assert swept in (0, 1)
 
-    await expire_orders(app.state.uow_factory, clock)
+    await expire_orders(app.state.uow_factory, app.state.provider, clock)
     reservations = {r["id"]: r for r in await all_reservations(api, journey)}
     assert reservations[old]["status"] == "EXPIRED"
     assert len(reservations) == 2

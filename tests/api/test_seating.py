@@ -468,7 +468,7 @@ async def test_an_expired_hold_never_blocks_a_new_reservation(
     assert seats_of(second) == [(2, "12")]
 
     # The sweep then tidies the first order without touching the second one's seat.
-    assert await expire_orders(app.state.uow_factory, clock) == 1
+    assert await expire_orders(app.state.uow_factory, app.state.provider, clock) == 1
     old = (await api.gql(ORDER, {"id": first["order"]["id"]}))["order"]
     assert old["status"] == "CANCELLED"
     assert [r["status"] for r in old["reservations"]] == ["EXPIRED"]

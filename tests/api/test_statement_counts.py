@@ -268,6 +268,4 @@ def test_each_read_uses_one_connection(measured: Measured) -> None:
     catalogue's stop places and departures read nothing at all."""
     connections = {name: counted.connections for name, counted in measured.counts.items()}
     without_sql = {"stopPlaces", "departures"}
-    assert connections == {
-        name: (0, 0) if name in without_sql else (1, 1) for name in QUERIES
-    }
+    assert connections == {name: (0, 0) if name in without_sql else (1, 1) for name in QUERIES}

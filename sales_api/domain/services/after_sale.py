@@ -20,19 +20,20 @@ from sales_api.domain.errors import ErrorCode, NotFound, SalesError, ValidationF
 from sales_api.domain.ids import new_id
 from sales_api.domain.orders import Order, OrderLine, OrderLineStatus
 from sales_api.domain.payments import (
-    Credit,
-    CreditStatus,
-    Payment,
     PaymentProvider,
-    PaymentProviderUnavailable,
-    TransactionStatus,
 )
 from sales_api.domain.ports import SalesReads, UnitOfWork, UnitOfWorkFactory
-from sales_api.domain.refunds import Refund, RefundStatus, allocate_credits
+from sales_api.domain.refunds import Refund, RefundStatus
 from sales_api.domain.services import idempotency
+from sales_api.domain.services.credits import (
+    ToSend,
+    credit_error,
+    record_credits,
+    send_credits,
+    settle_credits,
+)
 from sales_api.domain.services.idempotency import Result
 from sales_api.domain.services.orders import ensure_channel_allowed
-from sales_api.domain.tickets import TicketStatus
 
 
 async def _order(
@@ -118,21 +119,22 @@ async def refund_order(
     command: RefundOrder,
 ) -> RefundOutcome:
     """Credit the captured transactions through the provider, then mark the lines REFUNDED,
-    free their seats, disable their tickets and make a new version. If the provider fails,
-    the lines stay as they were and the same idempotency key finishes the refund later."""
+    free their seats, disable their tickets and make a new version. The credits are
+    recorded before the provider is asked and its answers committed after (credits.py); if
+    it refuses or does not answer, the lines stay as they were and the same idempotency key
+    finishes the refund later."""
     caller.require(Permission.REFUNDS_WRITE)
     now = clock.now()
     if command.reason is not None and len(command.reason) > 500:
         raise ValidationFailed("reason is at most 500 characters", ["input", "reason"])
-    error: SalesError | None = None
+    to_send: list[ToSend] = []
     async with uow_factory(write=True) as uow:
         await ensure_channel_allowed(uow, caller)
         order = await _order(uow, caller, command.order_id, ("input", "orderId"))
 
         async def work(earlier: Result | None) -> Result:
-            nonlocal error
+            nonlocal to_send
             payments = await uow.payments.for_order(order.id)
-            credits = await uow.payments.credits_for_order(order.id)
             refund = None
             if earlier is not None and earlier.get("refundId"):
                 refund = await uow.refunds.get(str(earlier["refundId"]))
@@ -151,22 +153,8 @@ async def refund_order(
                     )
             else:
                 ensure_refund_still_possible(order, refund.line_ids, now)
-            mine = [c for c in credits if c.refund_id == refund.id]
-            credited = sum(
-                (c.amount for c in mine if c.status is CreditStatus.CREDITED), Decimal(0)
-            )
-            error = await _credit(
-                uow, provider, order, payments, refund, mine, refund.amount - credited, now
-            )
-            if error is None:
-                refund.disabled_ticket_ids = await _disable_tickets(uow, order.id, refund.line_ids)
-                order.refund_lines(refund.line_ids, refund.amount, now)
-                refund.status = RefundStatus.COMPLETED
-                refund.order_version = order.version
-                await uow.orders.save(order)
             await uow.refunds.save(refund, new=new_refund)
-            for payment in payments:
-                await uow.payments.save(payment)
+            to_send = await record_credits(uow, order, refund, payments, now)
             return {"refundId": refund.id, "status": refund.status.value}
 
         done = await idempotency.once(
@@ -180,8 +168,21 @@ async def refund_order(
             finished=_finished,
         )
         await uow.commit()
-    refund_id = str(done.result["refundId"]) if error is None else None
-    return RefundOutcome(order.id, refund_id, error)
+    refund_id = str(done.result["refundId"])
+    if done.replayed:
+        return RefundOutcome(order.id, refund_id)
+    answers = await send_credits(provider, to_send)
+    async with uow_factory(write=True) as uow:
+        refund = await settle_credits(uow, refund_id, answers, clock.now())
+        await uow.idempotency.complete(
+            caller.organisation_id,
+            command.idempotency_key,
+            {"refundId": refund.id, "status": refund.status.value},
+        )
+        await uow.commit()
+    if refund.status is RefundStatus.COMPLETED:
+        return RefundOutcome(order.id, refund.id)
+    return RefundOutcome(order.id, None, credit_error(answers, to_send))
 
 
 def _plan_refund(order: Order, command: RefundOrder, now: datetime) -> Refund:
@@ -221,63 +222,3 @@ def _plan_refund(order: Order, command: RefundOrder, now: datetime) -> Refund:
         created_at=now,
         reason=command.reason,
     )
-
-
-async def _credit(
-    uow: UnitOfWork,
-    provider: PaymentProvider,
-    order: Order,
-    payments: list[Payment],
-    refund: Refund,
-    mine: list[Credit],
-    amount: Decimal,
-    now: datetime,
-) -> SalesError | None:
-    """Credit `amount` over the captures; stops at the first provider failure (kept as a
-    FAILED credit) and answers why."""
-    if amount <= 0:
-        return None
-    transactions = {t.id: (p, t) for p in payments for t in p.transactions}
-    for payment_id, transaction_id, part in allocate_credits(payments, amount):
-        _, transaction = transactions[transaction_id]
-        credit = Credit(
-            id=new_id(),
-            order_id=order.id,
-            order_version=refund.order_version,
-            payment_id=payment_id,
-            transaction_id=transaction_id,
-            amount=part,
-            currency=refund.currency,
-            status=CreditStatus.CREATED,
-            created_at=now,
-            refund_id=refund.id,
-        )
-        try:
-            await provider.credit(transaction_id, transaction.psp_reference, part, refund.currency)
-        except PaymentProviderUnavailable as failure:
-            credit.status = CreditStatus.FAILED
-            await uow.payments.save_credit(credit, new=True)
-            mine.append(credit)
-            return SalesError(
-                ErrorCode.PAYMENT_DECLINED,
-                f"{failure}; the order is unchanged, retry with the same idempotencyKey",
-            )
-        credit.status = CreditStatus.CREDITED
-        transaction.credited_amount += part
-        transaction.log("CREDIT", part, now)
-        if transaction.credited_amount == transaction.amount:
-            transaction.status = TransactionStatus.CREDITED
-        await uow.payments.save_credit(credit, new=True)
-        mine.append(credit)
-    return None
-
-
-async def _disable_tickets(uow: UnitOfWork, order_id: str, line_ids: list[str]) -> list[str]:
-    disabled = []
-    for group in await uow.tickets.groups_for_order(order_id):
-        for ticket in group.tickets:
-            if ticket.order_line_id in line_ids and ticket.status is not TicketStatus.DISABLED:
-                ticket.status = TicketStatus.DISABLED
-                await uow.tickets.save_ticket(ticket)
-                disabled.append(ticket.id)
-    return disabled

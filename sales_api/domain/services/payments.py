@@ -3,7 +3,9 @@ so the balance is read and reduced by one writer at a time and can never go belo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from sales_api.domain.caller import Caller, Permission
@@ -11,11 +13,12 @@ from sales_api.domain.clock import Clock
 from sales_api.domain.errors import ErrorCode, NotFound, SalesError, ValidationFailed
 from sales_api.domain.ids import new_id
 from sales_api.domain.money import normalise_currency
-from sales_api.domain.orders import Order
+from sales_api.domain.orders import Order, OrderStatus
 from sales_api.domain.payments import (
     Payment,
     PaymentDeclined,
     PaymentProvider,
+    PaymentProviderNoAnswer,
     PaymentProviderUnavailable,
     PaymentType,
     Transaction,
@@ -245,6 +248,21 @@ async def create_transaction(
     return _outcome(order.id, payment.id, done)
 
 
+@dataclass(frozen=True, slots=True)
+class Charged:
+    """The provider took the money."""
+
+    psp_reference: str
+    masked_card_number: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """The provider answered no (declined, or failed at once): nothing was taken."""
+
+    reason: str
+
+
 async def capture_transaction(
     uow_factory: UnitOfWorkFactory,
     clock: Clock,
@@ -252,68 +270,163 @@ async def capture_transaction(
     caller: Caller,
     command: TransactionRef,
 ) -> MoneyOutcome:
-    """Capture through the provider. Approved: the balance drops, and at 0.00 the order,
-    its lines and reservations are CONFIRMED in the same transaction. Declined or failed:
-    the transaction is FAILED and nothing is charged."""
+    """Capture through the provider, never inside a database transaction: the attempt is
+    committed first (PENDING, its reference the transaction's id), then the provider is
+    asked within its time limit, then its answer is committed. Approved: the balance drops,
+    and at 0.00 the order, its lines and reservations are CONFIRMED. Declined or failed at
+    once: FAILED, nothing charged. No answer: PAYMENT_PROVIDER_UNAVAILABLE, the transaction
+    stays PENDING, and the reconciler settles it by asking the provider."""
     caller.require(Permission.PAYMENTS_WRITE)
     now = clock.now()
-    captured: tuple[Decimal, str] | None = None
+    sent: tuple[Transaction, str | None] | None = None
     async with uow_factory(write=True) as uow:
         await ensure_channel_allowed(uow, caller)
-        order, payment, transaction = await _locked_transaction(uow, caller, command)
+        order, payment, payments, transaction = await _locked_transaction(uow, caller, command)
 
         async def work(_earlier: Result | None) -> Result:
-            nonlocal captured
+            nonlocal sent
             transaction.ensure_status(TransactionStatus.CREATED)
             order.ensure_not_expired(now)
             _check_open_for_payment(order, payment)
-            if transaction.amount > order.balance:
+            in_flight = sum((p.in_flight_amount for p in payments), Decimal("0.00"))
+            if transaction.amount > order.balance - in_flight:
                 raise SalesError(
                     ErrorCode.AMOUNT_MISMATCH,
                     f"The transaction's {transaction.amount:.2f} exceeds the balance "
-                    f"{order.balance:.2f}",
+                    f"{order.balance:.2f}"
+                    + (f" less {in_flight:.2f} being captured" if in_flight else ""),
                     ["input", "transactionId"],
                 )
             # Re-assert the order's seat holds before any money moves: if a hold expired
             # and another sale took the seat, this refuses (SEAT_UNAVAILABLE) and nothing
             # is charged.
             await uow.seats.sync(order)
-            error: SalesError | None = None
-            try:
-                approved = await provider.capture(
-                    transaction.id,
-                    transaction.payment_type,
-                    transaction.payment_token,
-                    transaction.amount,
-                    transaction.currency,
-                )
-            except (PaymentDeclined, PaymentProviderUnavailable) as refusal:
-                transaction.status = TransactionStatus.FAILED
-                transaction.log("FAIL", transaction.amount, now)
-                message = str(refusal) + "; nothing was charged"
-                error = SalesError(ErrorCode.PAYMENT_DECLINED, message, ["input", "transactionId"])
-            else:
-                transaction.status = TransactionStatus.CAPTURED
-                transaction.psp_reference = approved.psp_reference
-                transaction.masked_card_number = mask_card_number(approved.masked_card_number)
-                transaction.captured_at = now
-                transaction.log("CAPTURE", transaction.amount, now)
-                order.captured_amount += transaction.amount
-                if order.balance == 0:
-                    order.confirm(now)
-                await uow.orders.save(order)
-                captured = (transaction.amount, transaction.currency)
+            sent = (transaction, transaction.payment_token)
+            transaction.status = TransactionStatus.PENDING
+            transaction.sent_at = now
             transaction.payment_token = None  # the provider's token is spent either way
             await uow.payments.save(payment)
-            refusal_record = {"code": error.code.value, "message": error.message} if error else None
-            return {"transactionId": transaction.id, "error": refusal_record}
+            return {"transactionId": transaction.id}
 
         done = await idempotency.once(
             uow, caller, command.idempotency_key, "captureTransaction", command, now, work
         )
         await uow.commit()
-    outcome = _outcome(order.id, payment.id, done)
-    return replace(outcome, captured=captured) if captured else outcome
+    if sent is None:  # a replay: the transaction as it stands (once the provider answered)
+        if transaction.status is TransactionStatus.PENDING:
+            transaction.status = await _settled_status(uow_factory, transaction.id)
+        return _replayed_capture(order.id, payment.id, transaction, done.result)
+    attempted, token = sent
+    try:
+        approved = await provider.capture(
+            attempted.id, attempted.payment_type, token, attempted.amount, attempted.currency
+        )
+        answer: Charged | Refused = Charged(approved.psp_reference, approved.masked_card_number)
+    except (PaymentDeclined, PaymentProviderUnavailable) as refusal:
+        answer = Refused(str(refusal))
+    except PaymentProviderNoAnswer as lost:
+        return MoneyOutcome(order.id, payment.id, attempted.id, _no_answer(str(lost)))
+    async with uow_factory(write=True) as uow:
+        await settle_capture(uow, attempted.id, answer, clock.now())
+        error = _declined(answer) if isinstance(answer, Refused) else None
+        if command.idempotency_key is not None:
+            recorded = {"code": error.code.value, "message": error.message} if error else None
+            await uow.idempotency.complete(
+                caller.organisation_id,
+                command.idempotency_key,
+                {"transactionId": attempted.id, "error": recorded},
+            )
+        await uow.commit()
+    captured = (attempted.amount, attempted.currency) if isinstance(answer, Charged) else None
+    return MoneyOutcome(order.id, payment.id, attempted.id, error, captured=captured)
+
+
+async def settle_capture(
+    uow: UnitOfWork, transaction_id: str, answer: Charged | Refused, now: datetime
+) -> bool:
+    """Commit what the provider did with a PENDING capture (in the caller's unit of work):
+    CAPTURED, the balance reduced and the order confirmed at 0.00 (when its hold has not
+    run out); or FAILED. False when the transaction was settled already."""
+    found = await uow.payments.payment_of_transaction(transaction_id, None)
+    if found is None:
+        return False
+    order_id, payment_id = found
+    order = await uow.orders.get_for_update(order_id, None)
+    assert order is not None
+    payment, _ = await _payment_in(uow, order, payment_id)
+    transaction = next(t for t in payment.transactions if t.id == transaction_id)
+    if transaction.status is not TransactionStatus.PENDING:
+        return False
+    if isinstance(answer, Refused):
+        transaction.status = TransactionStatus.FAILED
+        transaction.log("FAIL", transaction.amount, now)
+    else:
+        transaction.status = TransactionStatus.CAPTURED
+        transaction.psp_reference = answer.psp_reference
+        transaction.masked_card_number = mask_card_number(answer.masked_card_number)
+        transaction.captured_at = now
+        transaction.log("CAPTURE", transaction.amount, now)
+        order.captured_amount += transaction.amount
+        # Money taken for a hold that ran out meanwhile stays on the DRAFT, whose expiry
+        # gives it back; the seats may be another's by now.
+        if order.status is OrderStatus.DRAFT and order.balance == 0 and not order.is_expired(now):
+            order.confirm(now)
+        await uow.orders.save(order)
+    await uow.payments.save(payment)
+    return True
+
+
+SETTLED_POLL_SECONDS = 0.05
+SETTLED_WAIT_SECONDS = 3.0
+
+
+async def _settled_status(uow_factory: UnitOfWorkFactory, transaction_id: str) -> TransactionStatus:
+    """The status of a capture another request is making (the same key sent again, a
+    double click): its outcome once the provider answered, or PENDING after a few seconds
+    (the answer may never come; the reconciler settles it)."""
+    deadline = asyncio.get_running_loop().time() + SETTLED_WAIT_SECONDS
+    while True:
+        async with uow_factory() as uow:
+            status = await uow.payments.transaction_status(transaction_id)
+        if status is None:
+            return TransactionStatus.PENDING
+        if status is not TransactionStatus.PENDING:
+            return status
+        if asyncio.get_running_loop().time() >= deadline:
+            return TransactionStatus.PENDING
+        await asyncio.sleep(SETTLED_POLL_SECONDS)
+
+
+def _no_answer(why: str) -> SalesError:
+    return SalesError(
+        ErrorCode.PAYMENT_PROVIDER_UNAVAILABLE,
+        f"{why}; the transaction stays PENDING until the provider says what it did "
+        "(asked again shortly, nothing is charged twice)",
+        ["input", "transactionId"],
+    )
+
+
+def _declined(answer: Refused) -> SalesError:
+    return SalesError(
+        ErrorCode.PAYMENT_DECLINED,
+        answer.reason + "; nothing was charged",
+        ["input", "transactionId"],
+    )
+
+
+def _replayed_capture(
+    order_id: str, payment_id: str, transaction: Transaction, first: Result
+) -> MoneyOutcome:
+    """The answer to a capture's key used again: what became of the transaction."""
+    error: SalesError | None = None
+    refusal = first.get("error")
+    if transaction.status is TransactionStatus.PENDING:
+        error = _no_answer("The payment provider has not answered yet")
+    elif refusal:
+        error = SalesError(ErrorCode(refusal["code"]), refusal["message"])
+    elif transaction.status is TransactionStatus.FAILED:
+        error = SalesError(ErrorCode.PAYMENT_DECLINED, "The capture failed; nothing was charged")
+    return MoneyOutcome(order_id, payment_id, transaction.id, error, replayed=True)
 
 
 async def cancel_transaction(
@@ -323,7 +436,7 @@ async def cancel_transaction(
     now = clock.now()
     async with uow_factory(write=True) as uow:
         await ensure_channel_allowed(uow, caller)
-        order, payment, transaction = await _locked_transaction(uow, caller, command)
+        order, payment, _payments, transaction = await _locked_transaction(uow, caller, command)
 
         async def work(_earlier: Result | None) -> Result:
             transaction.ensure_status(TransactionStatus.CREATED)
@@ -342,7 +455,7 @@ async def cancel_transaction(
 
 async def _locked_transaction(
     uow: UnitOfWork, caller: Caller, command: TransactionRef
-) -> tuple[Order, Payment, Transaction]:
+) -> tuple[Order, Payment, list[Payment], Transaction]:
     found = await uow.payments.payment_of_transaction(
         command.transaction_id, caller.organisation_id
     )
@@ -350,9 +463,9 @@ async def _locked_transaction(
         raise NotFound("Transaction", ["input", "transactionId"])
     order_id, payment_id = found
     order = await _locked_order(uow, caller, order_id)
-    payment, _ = await _payment_in(uow, order, payment_id)
+    payment, payments = await _payment_in(uow, order, payment_id)
     transaction = next(t for t in payment.transactions if t.id == command.transaction_id)
-    return order, payment, transaction
+    return order, payment, payments, transaction
 
 
 def _outcome(order_id: str, payment_id: str, done: idempotency.Done) -> MoneyOutcome:
