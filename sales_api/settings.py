@@ -114,9 +114,9 @@ class Settings(BaseSettings):
         default=10,
         ge=0.5,
         le=120,
-        description="the longest a request waits on the database: to connect, for a pooled "
-        "connection, for each statement; past it the request is answered 503 "
-        "SERVICE_UNAVAILABLE with Retry-After",
+        description="the longest a request waits on the database in all (PostgreSQL: a "
+        "quarter for a pooled connection, a quarter to connect, half for a statement); past "
+        "it the request is answered 503 SERVICE_UNAVAILABLE with Retry-After",
     )
     psp_timeout_seconds: float = Field(
         default=10,

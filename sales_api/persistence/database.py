@@ -24,9 +24,10 @@ def create_engine(
     url: str, *, echo: bool = False, timeout: float = DEFAULT_TIMEOUT_SECONDS
 ) -> AsyncEngine:
     """An engine for the URL; SQLite gets the pragmas and explicit BEGINs it needs for safety.
-    No call waits on the database longer than `timeout` seconds: connecting, waiting for a
-    pooled connection, each statement (on PostgreSQL timed by the client too, so a frozen
-    server cannot hold a request; on SQLite, waiting for the write lock)."""
+    A request waits on the database at most about `timeout` seconds in all. On PostgreSQL:
+    a quarter of it for a pooled connection, a quarter to connect, half for a statement
+    (the pool's ping included; timed by the client too, so a frozen server cannot hold a
+    request). On SQLite: for the write lock, and for a read."""
     if is_sqlite(url):
         engine = create_async_engine(
             url,
@@ -43,15 +44,15 @@ def create_engine(
         url,
         echo=echo,
         connect_args={
-            "timeout": timeout,
-            "command_timeout": timeout,
-            "server_settings": {"statement_timeout": str(int(timeout * 1000))},
+            "timeout": timeout / 4,
+            "command_timeout": timeout / 2,
+            "server_settings": {"statement_timeout": str(int(timeout * 500))},
         },
         json_deserializer=orjson.loads,
         pool_size=10,
         max_overflow=10,
         pool_pre_ping=True,
-        pool_timeout=timeout,
+        pool_timeout=timeout / 4,
     )
 
 
