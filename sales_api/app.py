@@ -165,7 +165,7 @@ def create_app(
     reference = SqlReferenceData(engine)
     ticket_signer = JoseTicketSigner(SqlTicketKeys(engine), clock.now)
     ticket_renderer = PdfTicketRenderer()
-    outbox = SqlOutbox.for_engine(engine)
+    outbox = SqlOutbox.for_engine(engine, uow_factory.hooks)
     sender = message_sender or default_sender(settings)
     metrics = SalesMetrics(outbox.backlog)
 

@@ -27,6 +27,7 @@ APP_CHANNEL = "ENT:DistributionChannel:App"
 WEB_CHANNEL = "ENT:DistributionChannel:Web"
 # Tables a test may fill; emptied before each test. The catalogue stays seeded.
 SALES_TABLES = (
+    "order_events",
     "refunds",
     "outbox",
     "receipts",

@@ -9,6 +9,7 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 from sales_api.domain.catalogue import Catalogue
+from sales_api.domain.events import EventLog
 from sales_api.domain.offers import OfferCodec
 from sales_api.domain.orders import Order
 from sales_api.domain.outbox import OutboxMessage
@@ -191,6 +192,9 @@ class UnitOfWork(Protocol):
     @property
     def refunds(self) -> RefundRepository: ...
 
+    @property
+    def events(self) -> EventLog: ...
+
     async def __aenter__(self) -> Self: ...
 
     async def __aexit__(
@@ -222,7 +226,7 @@ class OutboxStore(Protocol):
 
     async def mark_retry(self, message_id: str, error: str, next_attempt_at: datetime) -> None: ...
 
-    async def mark_failed(self, message_id: str, error: str) -> None: ...
+    async def mark_failed(self, message_id: str, error: str, now: datetime) -> None: ...
 
     async def backlog(self) -> int:
         """How many messages are PENDING."""

@@ -13,10 +13,12 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from sales_api.domain.events import OrderEvent, OrderEventType, order_event
 from sales_api.domain.outbox import Attachment, Channel, MessageStatus, OutboxMessage
 from sales_api.domain.receipts import ReceiptStatus
 from sales_api.persistence import tables as t
 from sales_api.persistence.database import WRITE_OPTION
+from sales_api.persistence.events_repository import EventHooks, write_events
 
 ERROR_LENGTH = 500  # outbox.last_error is VARCHAR(500)
 
@@ -27,17 +29,24 @@ class SqlOutbox:
     where every other method runs in its own short transaction."""
 
     def __init__(
-        self, *, connection: AsyncConnection | None = None, engine: AsyncEngine | None = None
+        self,
+        *,
+        connection: AsyncConnection | None = None,
+        engine: AsyncEngine | None = None,
+        hooks: EventHooks | None = None,
     ) -> None:
         if (connection is None) == (engine is None):
             raise ValueError("SqlOutbox needs exactly one of connection= or engine=")
         self._connection = connection
         self._engine = engine
+        self._hooks = hooks or EventHooks()
         self._staged: list[OutboxMessage] = []
 
     @classmethod
-    def for_engine(cls, engine: AsyncEngine) -> SqlOutbox:
-        return cls(engine=engine)
+    def for_engine(cls, engine: AsyncEngine, hooks: EventHooks | None = None) -> SqlOutbox:
+        """The delivery worker's outbox; a receipt sent or failed is an order event, and
+        `hooks` follow it as they follow every other."""
+        return cls(engine=engine, hooks=hooks)
 
     # -- inside a unit of work ------------------------------------------------------------
 
@@ -90,7 +99,9 @@ class SqlOutbox:
         return messages
 
     async def mark_sent(self, message_id: str, now: datetime) -> None:
-        """SENT, and its receipt (if any) SENT at `now`, in one transaction."""
+        """SENT, and its receipt (if any) SENT at `now` with its RECEIPT_SENT event, in one
+        transaction."""
+        events: list[OrderEvent] = []
         async with self._write() as connection:
             receipt_id = await self._finish(
                 connection,
@@ -101,7 +112,7 @@ class SqlOutbox:
             )
             if receipt_id is not None:
                 # The first message that reaches the customer dates the receipt.
-                await connection.execute(
+                changed = await connection.execute(
                     update(t.receipts)
                     .where(
                         t.receipts.c.id == receipt_id,
@@ -109,6 +120,11 @@ class SqlOutbox:
                     )
                     .values(status=ReceiptStatus.SENT.value, sent_at=now)
                 )
+                if changed.rowcount:
+                    events = await self._receipt_event(
+                        connection, receipt_id, OrderEventType.RECEIPT_SENT, now
+                    )
+        self._hooks.committed(events)
 
     async def mark_retry(self, message_id: str, error: str, next_attempt_at: datetime) -> None:
         """Still PENDING: release the lease and wait until `next_attempt_at`."""
@@ -124,8 +140,10 @@ class SqlOutbox:
                 )
             )
 
-    async def mark_failed(self, message_id: str, error: str) -> None:
-        """FAILED for good, and its receipt FAILED unless another message already sent it."""
+    async def mark_failed(self, message_id: str, error: str, now: datetime) -> None:
+        """FAILED for good, and its receipt FAILED (with its RECEIPT_FAILED event) unless
+        another message already sent it."""
+        events: list[OrderEvent] = []
         async with self._write() as connection:
             receipt_id = await self._finish(
                 connection,
@@ -135,7 +153,7 @@ class SqlOutbox:
                 last_error=error[:ERROR_LENGTH],
             )
             if receipt_id is not None:
-                await connection.execute(
+                changed = await connection.execute(
                     update(t.receipts)
                     .where(
                         t.receipts.c.id == receipt_id,
@@ -143,6 +161,11 @@ class SqlOutbox:
                     )
                     .values(status=ReceiptStatus.FAILED.value)
                 )
+                if changed.rowcount:
+                    events = await self._receipt_event(
+                        connection, receipt_id, OrderEventType.RECEIPT_FAILED, now
+                    )
+        self._hooks.committed(events)
 
     async def backlog(self) -> int:
         """How many messages are PENDING."""
@@ -155,6 +178,28 @@ class SqlOutbox:
         return int(count or 0)
 
     # -- internals ------------------------------------------------------------------------
+
+    async def _receipt_event(
+        self,
+        connection: AsyncConnection,
+        receipt_id: str,
+        type: OrderEventType,
+        now: datetime,
+    ) -> list[OrderEvent]:
+        """The receipt's order event, written in `connection`'s transaction (the service's
+        own work: no caller)."""
+        order = (
+            await connection.execute(
+                select(t.orders.c.id, t.orders.c.organisation_id, t.orders.c.version)
+                .join(t.receipts, t.receipts.c.order_id == t.orders.c.id)
+                .where(t.receipts.c.id == receipt_id)
+            )
+        ).first()
+        if order is None:
+            return []
+        events = [order_event(order, type, None, now, receipt_id)]
+        await write_events(connection, self._hooks, events)
+        return events
 
     @staticmethod
     async def _finish(

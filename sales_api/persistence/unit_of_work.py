@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransactio
 
 from sales_api.persistence.channels_repository import SqlDistributionChannels
 from sales_api.persistence.database import WRITE_OPTION, is_sqlite
+from sales_api.persistence.events_repository import EventHooks, SqlEventLog
 from sales_api.persistence.idempotency import SqlIdempotencyKeys
 from sales_api.persistence.orders_repository import SqlOrderRepository
 from sales_api.persistence.outbox_repository import SqlOutbox
@@ -29,11 +30,13 @@ class SqlUnitOfWork:
     tickets: SqlTicketRepository
     receipts: SqlReceiptRepository
     outbox: SqlOutbox
+    events: SqlEventLog
     refunds: SqlRefundRepository
 
-    def __init__(self, engine: AsyncEngine, *, write: bool) -> None:
+    def __init__(self, engine: AsyncEngine, *, write: bool, hooks: EventHooks) -> None:
         self._engine = engine
         self._write = write
+        self._hooks = hooks
         self._connection: AsyncConnection | None = None
         self._transaction: AsyncTransaction | None = None
 
@@ -53,6 +56,7 @@ class SqlUnitOfWork:
         self.tickets = SqlTicketRepository(self._connection)
         self.receipts = SqlReceiptRepository(self._connection)
         self.outbox = SqlOutbox(connection=self._connection)
+        self.events = SqlEventLog(self._connection, self._hooks)
         self.refunds = SqlRefundRepository(self._connection)
         return self
 
@@ -60,7 +64,10 @@ class SqlUnitOfWork:
         assert self._transaction is not None
         await self.orders.flush()
         await self.outbox.flush()
+        events = await self.events.flush()
         await self._transaction.commit()
+        if events:
+            self._hooks.committed(events)
 
     async def __aexit__(
         self,
@@ -77,8 +84,9 @@ class SqlUnitOfWork:
 
 
 class SqlUnitOfWorkFactory:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, hooks: EventHooks | None = None) -> None:
         self.engine = engine
+        self.hooks = hooks or EventHooks()
 
     def __call__(self, *, write: bool = False) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, write=write)
+        return SqlUnitOfWork(self.engine, write=write, hooks=self.hooks)

@@ -64,6 +64,7 @@ def _enum(column: Any) -> FilterableColumn:
 
 
 o, r, p, c, tk, rc = t.orders, t.reservations, t.payments, t.credits, t.tickets, t.receipts
+ev = t.order_events
 
 PAGES: dict[str, PagedList] = {
     "Order": PagedList(
@@ -145,5 +146,15 @@ PAGES: dict[str, PagedList] = {
             "created_at": timestamp(rc.c.created_at),
         },
         default_order=(rc.c.created_at.desc(), rc.c.id.desc()),
+    ),
+    "OrderEvent": PagedList(
+        "OrderEvent",
+        "OrderEventConnection",
+        {
+            "order_id": FilterableColumn(ev.c.order_id),
+            "type": _enum(ev.c.type),
+            "occurred_at": timestamp(ev.c.occurred_at),
+        },
+        default_order=(ev.c.seq,),
     ),
 }

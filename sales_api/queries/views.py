@@ -107,6 +107,7 @@ class View:
 o, lines, res, trav = t.orders, t.order_lines, t.reservations, t.order_travellers
 pay, tx, cr = t.payments, t.transactions, t.credits
 grp, tk, rc, rf = t.ticket_groups, t.tickets, t.receipts, t.refunds
+ev = t.order_events
 
 
 def _stop(stop_id: Any, name: Any) -> Embedded:
@@ -410,6 +411,28 @@ _view(
 
 _view(
     View(
+        "OrderEvent",
+        ev,
+        ev.c.id,
+        {
+            "id": Column(ev.c.id),
+            "orderId": Column(ev.c.order_id),
+            "orderVersion": Column(ev.c.order_version),
+            "type": Column(ev.c.type),
+            "occurredAt": Column(ev.c.occurred_at, STAMP),
+            "clientId": Column(ev.c.client_id),
+            "pos": Column(ev.c.pos),
+            "distributionChannelId": Column(ev.c.distribution_channel_id),
+            "correlationId": Column(ev.c.correlation_id),
+            "subjectIds": Column(ev.c.subject_ids, JSON),
+        },
+        order_by=(ev.c.seq,),
+        scope=(ev, ev.c.organisation_id),
+    )
+)
+
+_view(
+    View(
         "Order",
         o,
         o.c.id,
@@ -441,6 +464,7 @@ _view(
             "payments": Related("Payment", o.c.id, pay.c.order_id),
             "ticketDistributionGroups": Related("TicketDistributionGroup", o.c.id, grp.c.order_id),
             "receipts": Related("Receipt", o.c.id, rc.c.order_id),
+            "events": Related("OrderEvent", o.c.id, ev.c.order_id),
             "createdAt": Column(o.c.created_at, STAMP),
             "lastConfirmedAt": Column(o.c.last_confirmed_at, STAMP),
             "expireAt": Column(o.c.expire_at, STAMP),

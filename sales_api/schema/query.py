@@ -5,9 +5,10 @@ from __future__ import annotations
 import strawberry
 
 from sales_api.queries.selection import Built
-from sales_api.resolvers import after_sale, catalogue, orders, reservations, tickets
+from sales_api.resolvers import after_sale, catalogue, events, orders, reservations, tickets
 from sales_api.resolvers import payments as payment_resolvers
 from sales_api.schema.after_sale_types import ChangeOptionsType, RefundOptionsType
+from sales_api.schema.event_types import OrderEventObject
 from sales_api.schema.payment_types import CreditType, PaymentType_
 from sales_api.schema.sale_types import DepartureType, OfferType, SeatMapType
 from sales_api.schema.ticket_types import (
@@ -48,6 +49,10 @@ class Query:
     verify_ticket: TicketVerificationType = strawberry.field(resolver=tickets.verify_ticket)
     receipts: Built = strawberry.field(
         graphql_type=Connection[ReceiptType], resolver=tickets.receipts
+    )
+
+    order_events: Built = strawberry.field(
+        graphql_type=Connection[OrderEventObject], resolver=events.order_events
     )
 
     change_options: ChangeOptionsType = strawberry.field(resolver=after_sale.change_options)

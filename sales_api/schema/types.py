@@ -12,6 +12,7 @@ from sales_api.domain.errors import ErrorCode
 from sales_api.domain.paging import SortDirection
 from sales_api.queries.selection import Built
 from sales_api.schema.after_sale_types import RefundType
+from sales_api.schema.event_types import OrderEventObject
 from sales_api.schema.payment_types import PaymentRefType, PaymentType_, TransactionType
 from sales_api.schema.reads import many_by_ids, one_by_id
 from sales_api.schema.scalars import Amount
@@ -148,6 +149,9 @@ class OrderType:
     payments: list[PaymentType_]
     ticket_distribution_groups: list[TicketDistributionGroupType]
     receipts: list[ReceiptType]
+    events: list[OrderEventObject] = strawberry.field(
+        description="Every event of this order, oldest first."
+    )
     created_at: datetime
     last_confirmed_at: datetime | None
     expire_at: datetime | None = strawberry.field(

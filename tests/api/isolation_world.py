@@ -101,7 +101,8 @@ query Orders {
       ticketDistributions { __typename id status } }
     reservations { __typename id orderLineId status expireAt }
     paymentRefs { orderVersion paymentId transactionId amount completedAt }
-    receipts { __typename id reference status orderVersion email totalAmount } } }
+    receipts { __typename id reference status orderVersion email totalAmount }
+    events { __typename id orderId orderVersion type clientId pos subjectIds } } }
 }
 """,
     """
@@ -129,6 +130,8 @@ query Lists {
     __typename id orderId orderLineId status distributionMethod } }
   receipts(perPage: 10) { totalItems items {
     __typename id reference orderId orderVersion status email totalAmount } }
+  orderEvents(perPage: 100) { totalItems items {
+    __typename id orderId orderVersion type correlationId subjectIds } }
 }
 """,
 )

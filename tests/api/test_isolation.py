@@ -73,6 +73,7 @@ ROOT_FIELDS: dict[str, str | Exempt] = {
     "Query.ticketDistributions": PROBED,
     "Query.verifyTicket": PROBED,
     "Query.receipts": PROBED,
+    "Query.orderEvents": PROBED,
     "Query.changeOptions": PROBED,
     "Query.refundOptions": PROBED,
     "Mutation.createOrder": Exempt("takes no id: the order is made for the caller's organisation"),
@@ -105,6 +106,7 @@ OBJECT_TYPES: dict[str, str | ScannedOnly | Exempt] = {
     "TicketDistributionGroup": ScannedOnly("reached only through its order"),
     "Refund": ScannedOnly("answered only by refundOrder"),
     "Traveller": ScannedOnly("ids are chosen by the client, per order"),
+    "OrderEvent": ScannedOnly("no root field takes its id; orderEvents by order id is probed"),
     "StopPlace": Exempt(CATALOGUE),
     "FareProduct": Exempt(CATALOGUE),
     "Offer": Exempt("a signed quote for the caller's own search; it belongs to no order yet"),
@@ -266,6 +268,8 @@ READS = [
     listed("ticketDistributions", "TicketDistributionFilter", {"orderLineId": {"eq": T("line")}}),
     listed("receipts", "ReceiptFilter", {"id": {"eq": T("receipt")}}),
     listed("receipts", "ReceiptFilter", {"orderId": {"eq": T("order")}}),
+    listed("orderEvents", "OrderEventFilter", {"orderId": {"eq": T("order")}}),
+    listed("orderEvents", "OrderEventFilter", {"orderId": {"in": [T("order"), T("draftOrder")]}}),
     Probe(
         "aliases: reads of theirs beside one of mine",
         """query($order: ID!, $draft: ID!, $payment: ID!, $draftPayment: ID!, $token: String!,
@@ -674,6 +678,8 @@ async def test_their_own_lists_and_nested_fields_hold_nothing_of_the_other(world
         assert not ids & world.their_ids[kind], kind
     assert [o["id"] for o in own["orders"]["items"]] == [world.mine["order"]]
     assert {o["organisationId"] for o in own["orders"]["items"] + own["payments"]["items"]} == {2}
+    events = own.pop("orderEvents")
+    assert events["totalItems"] == len(own["orders"]["items"][0]["events"]) > 0
     totals = {name: own[name]["totalItems"] for name in own}
     assert totals == {
         "orders": 1,

@@ -31,6 +31,7 @@ from typing import Any, Protocol, Self, TypeVar
 
 from sales_api.domain.catalogue import Catalogue, catalogue_from_document
 from sales_api.domain.errors import ErrorCode, SalesError
+from sales_api.domain.events import OrderEvent
 from sales_api.domain.offers import OfferCodec
 from sales_api.domain.orders import Order, OrderStatus
 from sales_api.domain.outbox import OutboxMessage
@@ -76,6 +77,7 @@ class Tables:
     receipts: dict[str, Receipt] = field(default_factory=dict)
     outbox: dict[str, OutboxMessage] = field(default_factory=dict)
     refunds: dict[str, Refund] = field(default_factory=dict)
+    events: list[OrderEvent] = field(default_factory=list)
 
 
 class FakeDatabase:
@@ -120,6 +122,7 @@ class FakeUnitOfWork:
     receipts: FakeReceipts
     outbox: FakeOutbox
     refunds: FakeRefunds
+    events: FakeEventLog
 
     def __init__(self, database: FakeDatabase) -> None:
         self._database = database
@@ -137,6 +140,7 @@ class FakeUnitOfWork:
         self.receipts = FakeReceipts(tables.receipts)
         self.outbox = FakeOutbox(tables.outbox)
         self.refunds = FakeRefunds(tables.refunds)
+        self.events = FakeEventLog(tables.events)
         self._tables = tables
 
     async def __aenter__(self) -> Self:
@@ -150,6 +154,7 @@ class FakeUnitOfWork:
         # What `add` staged is written now, as SqlUnitOfWork flushes before it commits.
         await self.orders.flush()
         self.outbox.flush()
+        self.events.flush()
         self._database.commit(self._tables, self._taken_at)
         # Like a connection after COMMIT: what follows is a new transaction, rolled back
         # unless committed again.
@@ -429,6 +434,21 @@ class FakeReceipts:
         self._receipts[receipt.id] = copy.deepcopy(receipt)
 
 
+class FakeEventLog:
+    """EventLog: staged events are appended to the table at commit, in order."""
+
+    def __init__(self, events: list[OrderEvent]) -> None:
+        self._events = events
+        self._staged: list[OrderEvent] = []
+
+    def add(self, event: OrderEvent) -> None:
+        self._staged.append(event)
+
+    def flush(self) -> None:
+        staged, self._staged = self._staged, []
+        self._events.extend(staged)
+
+
 class FakeOutbox:
     """OutboxStore as a unit of work uses it: `add` stages, the commit writes. The delivery
     worker's leasing runs in transactions of its own on the real outbox and is tested there
@@ -455,7 +475,7 @@ class FakeOutbox:
     async def mark_retry(self, message_id: str, error: str, next_attempt_at: datetime) -> None:
         raise NotImplementedError("the delivery worker is tested against a real database")
 
-    async def mark_failed(self, message_id: str, error: str) -> None:
+    async def mark_failed(self, message_id: str, error: str, now: datetime) -> None:
         raise NotImplementedError("the delivery worker is tested against a real database")
 
     async def backlog(self) -> int:

@@ -173,7 +173,7 @@ async def refund_order(
         return RefundOutcome(order.id, refund_id)
     answers = await send_credits(provider, to_send)
     async with uow_factory(write=True) as uow:
-        refund = await settle_credits(uow, refund_id, answers, clock.now())
+        refund = await settle_credits(uow, refund_id, answers, clock.now(), caller)
         await uow.idempotency.complete(
             caller.organisation_id,
             command.idempotency_key,

@@ -13,7 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from sales_api.domain.caller import Caller
 from sales_api.domain.errors import ErrorCode, SalesError
+from sales_api.domain.events import OrderEventType as Event
+from sales_api.domain.events import order_event
 from sales_api.domain.ids import new_id
 from sales_api.domain.orders import Order
 from sales_api.domain.payments import (
@@ -97,10 +100,15 @@ async def send_credits(provider: PaymentProvider, credits: list[ToSend]) -> dict
 
 
 async def settle_credits(
-    uow: UnitOfWork, refund_id: str, answers: dict[str, str], now: datetime
+    uow: UnitOfWork,
+    refund_id: str,
+    answers: dict[str, str],
+    now: datetime,
+    caller: Caller | None = None,
 ) -> Refund:
     """Phase three, in its own unit of work: the answers committed, and the refund completed
-    by its purpose once all of its money is credited. Returns the refund as it stands."""
+    by its purpose once all of its money is credited. Returns the refund as it stands. The
+    events name `caller`, or none when the service settles it on its own (the reconciler)."""
     refund = await uow.refunds.get(refund_id)
     assert refund is not None
     order = await uow.orders.get_for_update(refund.order_id, None)
@@ -126,7 +134,7 @@ async def settle_credits(
         await uow.payments.save_credit(credit, new=False)
     credited = sum((c.amount for c in credits if c.status is CreditStatus.CREDITED), Decimal(0))
     if refund.status is RefundStatus.PENDING and credited == refund.amount:
-        await _complete(uow, order, refund, payments, now)
+        await _complete(uow, order, refund, payments, now, caller)
     await uow.refunds.save(refund, new=False)
     for payment in payments:
         await uow.payments.save(payment)
@@ -134,14 +142,26 @@ async def settle_credits(
 
 
 async def _complete(
-    uow: UnitOfWork, order: Order, refund: Refund, payments: list[Payment], now: datetime
+    uow: UnitOfWork,
+    order: Order,
+    refund: Refund,
+    payments: list[Payment],
+    now: datetime,
+    caller: Caller | None,
 ) -> None:
     """All of the refund's money is back: what it was for happens now."""
-    from sales_api.domain.services.lifecycle import deactivate_discarded_payments
+    from sales_api.domain.services.lifecycle import DISCARD_EVENTS, deactivate_discarded_payments
 
     if refund.purpose is RefundPurpose.LINES:
         refund.disabled_ticket_ids = await _disable_tickets(uow, order.id, refund.line_ids)
         order.refund_lines(refund.line_ids, refund.amount, now)
+        uow.events.add(
+            order_event(order, Event.ORDER_REFUNDED, caller, now, refund.id, *refund.line_ids)
+        )
+        if refund.disabled_ticket_ids:
+            uow.events.add(
+                order_event(order, Event.TICKETS_DISABLED, caller, now, *refund.disabled_ticket_ids)
+            )
     else:
         order.credited_amount += refund.amount
         discarded = order.version
@@ -156,6 +176,8 @@ async def _complete(
             pass
         else:
             await deactivate_discarded_payments(uow, order, discarded)
+            event = DISCARD_EVENTS[refund.purpose]
+            uow.events.add(order_event(order, event, caller, now, refund.id))
     refund.status = RefundStatus.COMPLETED
     refund.order_version = order.version
     await uow.orders.save(order)

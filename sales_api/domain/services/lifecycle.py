@@ -12,6 +12,8 @@ from decimal import Decimal
 from sales_api.domain.caller import Caller, Permission
 from sales_api.domain.clock import Clock
 from sales_api.domain.errors import ErrorCode, NotFound, SalesError
+from sales_api.domain.events import OrderEventType as Event
+from sales_api.domain.events import order_event
 from sales_api.domain.orders import Order, OrderStatus
 from sales_api.domain.payments import PaymentProvider
 from sales_api.domain.ports import UnitOfWork, UnitOfWorkFactory
@@ -37,9 +39,11 @@ class OrderRef:
 
 async def _change(
     uow_factory: UnitOfWorkFactory,
+    clock: Clock,
     caller: Caller,
     ref: OrderRef,
     change: Callable[[Order], None],
+    event: Event,
 ) -> Order:
     caller.require(Permission.SALES_WRITE)
     async with uow_factory(write=True) as uow:
@@ -49,6 +53,7 @@ async def _change(
         change(order)
         await deactivate_discarded_payments(uow, order, draft_version)
         await uow.orders.save(order)
+        uow.events.add(order_event(order, event, caller, clock.now()))
         await uow.commit()
     return order
 
@@ -84,11 +89,12 @@ async def _discard(
             change(order)
             await deactivate_discarded_payments(uow, order, discarded)
             await uow.orders.save(order)
+            uow.events.add(order_event(order, DISCARD_EVENTS[purpose], caller, now))
             await uow.commit()
             return order
         refund, to_send = giving_back
         await uow.commit()
-    await _give_back(uow_factory, provider, clock, refund, to_send)
+    await _give_back(uow_factory, provider, clock, refund, to_send, caller)
     async with uow_factory() as uow:
         done = await _locked(uow, caller, OrderRef(ref.order_id))
     return done
@@ -127,13 +133,14 @@ async def _give_back(
     clock: Clock,
     refund: Refund,
     to_send: list[ToSend],
+    caller: Caller | None = None,
 ) -> None:
     """Phases two and three: the credits sent, their answers committed (the refund, and
     so the change it is for, completed once all the money is back); SalesError when it is
     not all back yet."""
     answers = await send_credits(provider, to_send)
     async with uow_factory(write=True) as uow:
-        settled = await settle_credits(uow, refund.id, answers, clock.now())
+        settled = await settle_credits(uow, refund.id, answers, clock.now(), caller)
         await uow.commit()
     if settled.status is not RefundStatus.COMPLETED:
         error = credit_error(answers, to_send)
@@ -152,6 +159,12 @@ _CHANGES: dict[RefundPurpose, Callable[[Order], None]] = {
     RefundPurpose.CANCEL: lambda order: order.cancel(),
     RefundPurpose.RESET: lambda order: order.reset(),
     RefundPurpose.EXPIRE: lambda order: order.reset(expired=True),
+}
+
+DISCARD_EVENTS: dict[RefundPurpose, Event] = {
+    RefundPurpose.CANCEL: Event.ORDER_CANCELLED,
+    RefundPurpose.RESET: Event.ORDER_RESET,
+    RefundPurpose.EXPIRE: Event.ORDER_EXPIRED,
 }
 
 
@@ -198,7 +211,14 @@ async def confirm_order(
     uow_factory: UnitOfWorkFactory, clock: Clock, caller: Caller, ref: OrderRef
 ) -> Order:
     """Confirms an order whose balance is 0.00."""
-    return await _change(uow_factory, caller, ref, lambda order: order.confirm(clock.now()))
+    return await _change(
+        uow_factory,
+        clock,
+        caller,
+        ref,
+        lambda order: order.confirm(clock.now()),
+        Event.ORDER_CONFIRMED,
+    )
 
 
 async def expire_orders(
@@ -228,6 +248,7 @@ async def expire_orders(
                 order.reset(expired=True)
                 await deactivate_discarded_payments(uow, order, discarded)
                 await uow.orders.save(order)
+                uow.events.add(order_event(order, Event.ORDER_EXPIRED, None, now))
             await uow.commit()
         if giving_back is not None:
             try:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from sales_api.domain.caller import Caller, Permission
 from sales_api.domain.clock import Clock
 from sales_api.domain.errors import ErrorCode, NotFound, SalesError
+from sales_api.domain.events import OrderEventType as Event
+from sales_api.domain.events import order_event
 from sales_api.domain.ids import new_id
 from sales_api.domain.money import normalise_currency
 from sales_api.domain.orders import (
@@ -74,6 +76,7 @@ async def create_order(
     async with uow_factory(write=True) as uow:
         await ensure_channel_allowed(uow, caller)
         uow.orders.add(order)
+        uow.events.add(order_event(order, Event.ORDER_CREATED, caller, order.created_at))
         await uow.commit()
     return order
 
@@ -88,12 +91,14 @@ async def update_order(
         if order is None:
             raise NotFound("Order", ["input", "orderId"])
         order.check_version(command.expected_version)
+        now = clock.now()
         order.update_details(
-            clock.now(),
+            now,
             contact_info=command.contact_info,
             travellers=command.travellers,
             external_reference=command.external_reference,
         )
         await uow.orders.save(order)
+        uow.events.add(order_event(order, Event.ORDER_UPDATED, caller, now))
         await uow.commit()
     return order

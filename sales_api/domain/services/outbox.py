@@ -72,7 +72,7 @@ async def _deliver(
         return True
     if message.attempts >= MAX_ATTEMPTS:
         log.warning("outbox message %s FAILED after %d attempts", message.id, message.attempts)
-        await store.mark_failed(message.id, reason)
+        await store.mark_failed(message.id, reason, clock.now())
     else:
         await store.mark_retry(message.id, reason, next_attempt(message.attempts, clock.now()))
     return False

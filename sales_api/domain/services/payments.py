@@ -11,6 +11,8 @@ from decimal import Decimal
 from sales_api.domain.caller import Caller, Permission
 from sales_api.domain.clock import Clock
 from sales_api.domain.errors import ErrorCode, NotFound, SalesError, ValidationFailed
+from sales_api.domain.events import OrderEventType as Event
+from sales_api.domain.events import order_event
 from sales_api.domain.ids import new_id
 from sales_api.domain.money import normalise_currency
 from sales_api.domain.orders import Order, OrderStatus
@@ -159,6 +161,7 @@ async def create_payment(
                 created_at=now,
             )
             await uow.payments.save(payment)
+            uow.events.add(order_event(order, Event.PAYMENT_CREATED, caller, now, payment.id))
             return {"paymentId": payment.id}
 
         done = await idempotency.once(
@@ -195,6 +198,7 @@ async def update_payment(
                     ["input", "totalAmount"],
                 )
         await uow.payments.save(payment)
+        uow.events.add(order_event(order, Event.PAYMENT_UPDATED, caller, clock.now(), payment.id))
         await uow.commit()
     return payment.id
 
@@ -239,6 +243,9 @@ async def create_transaction(
             transaction.log("CREATE", command.amount, now)
             payment.transactions.append(transaction)
             await uow.payments.save(payment)
+            uow.events.add(
+                order_event(order, Event.TRANSACTION_CREATED, caller, now, transaction.id)
+            )
             return {"transactionId": transaction.id}
 
         done = await idempotency.once(
@@ -327,7 +334,7 @@ async def capture_transaction(
     except PaymentProviderNoAnswer as lost:
         return MoneyOutcome(order.id, payment.id, attempted.id, _no_answer(str(lost)))
     async with uow_factory(write=True) as uow:
-        await settle_capture(uow, attempted.id, answer, clock.now())
+        await settle_capture(uow, attempted.id, answer, clock.now(), caller)
         error = _declined(answer) if isinstance(answer, Refused) else None
         if command.idempotency_key is not None:
             recorded = {"code": error.code.value, "message": error.message} if error else None
@@ -342,7 +349,11 @@ async def capture_transaction(
 
 
 async def settle_capture(
-    uow: UnitOfWork, transaction_id: str, answer: Charged | Refused, now: datetime
+    uow: UnitOfWork,
+    transaction_id: str,
+    answer: Charged | Refused,
+    now: datetime,
+    caller: Caller | None = None,
 ) -> bool:
     """Commit what the provider did with a PENDING capture (in the caller's unit of work):
     CAPTURED, the balance reduced and the order confirmed at 0.00 (when its hold has not
@@ -360,6 +371,7 @@ async def settle_capture(
     if isinstance(answer, Refused):
         transaction.status = TransactionStatus.FAILED
         transaction.log("FAIL", transaction.amount, now)
+        uow.events.add(order_event(order, Event.TRANSACTION_FAILED, caller, now, transaction.id))
     else:
         transaction.status = TransactionStatus.CAPTURED
         transaction.psp_reference = answer.psp_reference
@@ -369,8 +381,10 @@ async def settle_capture(
         order.captured_amount += transaction.amount
         # Money taken for a hold that ran out meanwhile stays on the DRAFT, whose expiry
         # gives it back; the seats may be another's by now.
+        uow.events.add(order_event(order, Event.TRANSACTION_CAPTURED, caller, now, transaction.id))
         if order.status is OrderStatus.DRAFT and order.balance == 0 and not order.is_expired(now):
             order.confirm(now)
+            uow.events.add(order_event(order, Event.ORDER_CONFIRMED, caller, now))
         await uow.orders.save(order)
     await uow.payments.save(payment)
     return True
@@ -444,6 +458,9 @@ async def cancel_transaction(
             transaction.payment_token = None
             transaction.log("CANCEL", transaction.amount, now)
             await uow.payments.save(payment)
+            uow.events.add(
+                order_event(order, Event.TRANSACTION_CANCELLED, caller, now, transaction.id)
+            )
             return {"transactionId": transaction.id}
 
         done = await idempotency.once(

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from sales_api.domain.caller import Caller, Permission
 from sales_api.domain.clock import Clock
 from sales_api.domain.errors import ErrorCode, NotFound, SalesError, ValidationFailed
+from sales_api.domain.events import OrderEventType as Event
+from sales_api.domain.events import order_event
 from sales_api.domain.ids import new_id
 from sales_api.domain.order_parts import ContactInfo
 from sales_api.domain.outbox import Channel, OutboxMessage
@@ -94,6 +96,7 @@ async def send_receipt(
                     receipt_id=receipt.id,
                 )
             )
+            uow.events.add(order_event(order, Event.RECEIPT_QUEUED, caller, now, receipt.id))
             return {"receiptId": receipt.id}
 
         done = await idempotency.once(

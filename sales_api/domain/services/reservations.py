@@ -11,6 +11,8 @@ from sales_api.domain.caller import Caller, Permission
 from sales_api.domain.catalogue import Catalogue
 from sales_api.domain.clock import Clock
 from sales_api.domain.errors import ErrorCode, NotFound, SalesError, ValidationFailed
+from sales_api.domain.events import OrderEventType as Event
+from sales_api.domain.events import order_event
 from sales_api.domain.ids import new_id
 from sales_api.domain.money import PriceWithTax
 from sales_api.domain.offers import Offer
@@ -145,8 +147,11 @@ async def reserve_offers(
             order.add_lines(lines, [t for p in plans for t in p.travellers], now)
             if command.order_id is None:
                 uow.orders.add(order)
+                uow.events.add(order_event(order, Event.ORDER_CREATED, caller, now))
             else:
                 await uow.orders.save(order)
+            line_ids = [line.id for line in lines]
+            uow.events.add(order_event(order, Event.OFFERS_RESERVED, caller, now, *line_ids))
             seats_held = sum(len(line.reservation.seats) for line in lines if line.reservation)
             return {"orderId": order.id, "lineIds": [line.id for line in lines]}
 
@@ -327,5 +332,6 @@ async def change_seats(
             for i, ((car, seat), request) in enumerate(zip(keys, command.seats, strict=True))
         ]
         await uow.orders.save(order)
+        uow.events.add(order_event(order, Event.SEATS_CHANGED, caller, now, reservation.id))
         await uow.commit()
     return reservation

@@ -8,6 +8,8 @@ from datetime import datetime
 from sales_api.domain.caller import Caller, Permission
 from sales_api.domain.clock import Clock
 from sales_api.domain.errors import ErrorCode, NotFound, SalesError, ValidationFailed
+from sales_api.domain.events import OrderEventType as Event
+from sales_api.domain.events import order_event
 from sales_api.domain.ids import new_id
 from sales_api.domain.order_parts import ContactInfo
 from sales_api.domain.orders import Order, OrderLine, OrderLineStatus, OrderStatus
@@ -90,6 +92,7 @@ async def generate_tickets(
         order = await _confirmed_order(uow, caller, order_id)
         groups = await uow.tickets.groups_for_order(order.id)
         by_line = {g.order_line_id: g for g in groups}
+        made: list[str] = []
         for line in order.lines:
             if line.status is not OrderLineStatus.CONFIRMED or line.id in by_line:
                 continue
@@ -112,6 +115,9 @@ async def generate_tickets(
                 )
             await uow.tickets.add_group(group)
             by_line[line.id] = group
+            made.extend(t.id for t in group.tickets)
+        if made:
+            uow.events.add(order_event(order, Event.TICKETS_GENERATED, caller, now, *made))
         await uow.commit()
     active = {line.id for line in order.lines if line.status is OrderLineStatus.CONFIRMED}
     return [g for g in by_line.values() if g.order_line_id in active]
@@ -177,6 +183,8 @@ async def distribute_tickets(
                     attachments=attachments,
                 )
             )
+        distributed = [t.id for t in live]
+        uow.events.add(order_event(order, Event.TICKETS_DISTRIBUTED, caller, now, *distributed))
         await uow.commit()
     return groups
 
