@@ -92,6 +92,11 @@ FRAGMENTS: dict[str, str] = {
     ticketDistributions { ...TicketFields }
   }
   receipts { ...ReceiptFields }
+  events { ...EventFields }
+}""",
+    "EventFields": """fragment EventFields on OrderEvent {
+  id orderId orderVersion type occurredAt clientId pos distributionChannelId correlationId
+  subjectIds
 }""",
 }
 PAGE = "page perPage totalItems totalPages"
@@ -125,6 +130,18 @@ PAGED: dict[str, str] = {
     "credits": _paged("credits", "...CreditFields"),
     "ticketDistributions": _paged("ticketDistributions", "...TicketFields"),
     "receipts": _paged("receipts", "...ReceiptFields"),
+    # The oldest event (a new order's) concerns nothing more: subjectIds is read through
+    # the orders' events, where every list must have entries even on a page of one.
+    "orderEvents": _paged(
+        "orderEvents",
+        "id orderId orderVersion type occurredAt clientId pos distributionChannelId correlationId",
+    ),
+    "webhookSubscriptions": _paged("webhookSubscriptions", "id url eventTypes active createdAt"),
+    "webhookDeliveries": _paged(
+        "webhookDeliveries",
+        "id webhookSubscriptionId eventId eventType status attempts lastResponseStatus "
+        "lastAttemptAt nextAttemptAt deliveredAt",
+    ),
 }
 
 # The other reads with lists: each run with a small and a large answer where the schema

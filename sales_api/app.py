@@ -13,11 +13,12 @@ from typing import Any
 from sqlalchemy import event
 from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 
 from sales_api.documents.ticket_pdf import PdfTicketRenderer
 from sales_api.domain.caller import Caller
 from sales_api.domain.clock import Clock, SystemClock
+from sales_api.domain.live import EventHub
 from sales_api.domain.outbox import MessageSender
 from sales_api.domain.payments import PaymentProvider
 from sales_api.domain.services.idempotency import forget_old_keys
@@ -25,14 +26,18 @@ from sales_api.domain.services.lifecycle import expire_orders
 from sales_api.domain.services.outbox import run_outbox_worker
 from sales_api.domain.services.reconciler import reconcile_captures, reconcile_credits
 from sales_api.domain.services.tickets import ticket_pdf
+from sales_api.domain.services.webhooks import DeliveryPlan, UrlRules, run_webhook_worker
 from sales_api.messaging.senders import DirectorySender, RoutingSender, SmtpSender
+from sales_api.messaging.webhooks import HttpWebhookSender
 from sales_api.persistence.availability import DatabaseStatus, database_unavailable
-from sales_api.persistence.database import create_engine
+from sales_api.persistence.database import create_engine, is_sqlite
+from sales_api.persistence.event_dispatch import EventDispatch, NotificationListener
 from sales_api.persistence.outbox_repository import SqlOutbox
 from sales_api.persistence.readiness import readiness_check
 from sales_api.persistence.reference_data import SqlReferenceData
 from sales_api.persistence.ticket_keys import SqlTicketKeys
 from sales_api.persistence.unit_of_work import SqlUnitOfWorkFactory
+from sales_api.persistence.webhooks_repository import SqlWebhookOutbox
 from sales_api.provider.ledger import FileLedger
 from sales_api.provider.simulator import SimulatedPaymentProvider
 from sales_api.provider.time_limit import TimeLimitedProvider
@@ -42,6 +47,7 @@ from sales_api.schema.build import build_schema
 from sales_api.schema.context import SalesContext
 from sales_api.schema.operations import DocumentCache
 from sales_api.schema.runner import GraphQLRunner, PersistedQueries
+from sales_api.schema.streams import Refused, SubscriptionRunner
 from sales_api.settings import Settings
 from sales_api.web.correlation import CorrelationMiddleware
 from sales_api.web.explorer import ExplorerAssets, assets_path
@@ -51,6 +57,7 @@ from sales_api.web.issuer import DevIssuer, load_or_create_key
 from sales_api.web.metrics import MetricsMiddleware, SalesMetrics, metrics_endpoint
 from sales_api.web.oauth import jwks_endpoint, token_endpoint
 from sales_api.web.simulator_routes import ledger_endpoint
+from sales_api.web.subscriptions import SubscriptionEndpoint
 from sales_api.web.ticket_routes import ticket_keys_endpoint, ticket_pdf_endpoint
 from sales_api.web.ticket_signing import JoseTicketSigner
 from sales_api.web.tokens import HttpKeySource, KeySource, StaticKeySource, TokenVerifier
@@ -149,7 +156,10 @@ def create_app(
         )
     provider = TimeLimitedProvider(payment_provider, settings.psp_timeout_seconds)
     engine = create_engine(settings.database_url, timeout=settings.database_timeout_seconds)
-    uow_factory = SqlUnitOfWorkFactory(engine)
+    hub = EventHub()
+    on_postgres = not is_sqlite(settings.database_url)
+    dispatch = EventDispatch(hub, notify=on_postgres)
+    uow_factory = SqlUnitOfWorkFactory(engine, dispatch)
     reads = read_source(engine, timeout=settings.database_timeout_seconds)
     database = DatabaseStatus()
 
@@ -165,9 +175,22 @@ def create_app(
     reference = SqlReferenceData(engine)
     ticket_signer = JoseTicketSigner(SqlTicketKeys(engine), clock.now)
     ticket_renderer = PdfTicketRenderer()
-    outbox = SqlOutbox.for_engine(engine, uow_factory.hooks)
+    outbox = SqlOutbox.for_engine(engine, dispatch)
     sender = message_sender or default_sender(settings)
     metrics = SalesMetrics(outbox.backlog)
+    dispatch.also_on_commit(metrics.events_committed)
+    webhook_store = SqlWebhookOutbox(engine)
+    webhook_sender = HttpWebhookSender(
+        timeout=settings.webhook_timeout_seconds,
+        allow_loopback=settings.webhook_allow_loopback,
+        allow_private=settings.webhook_allow_private,
+    )
+    webhook_plan = DeliveryPlan(first_retry=timedelta(seconds=settings.webhook_retry_seconds))
+    webhook_rules = UrlRules(
+        allow_loopback=settings.webhook_allow_loopback,
+        allow_private=settings.webhook_allow_private,
+    )
+    listener = NotificationListener(settings.database_url, hub) if on_postgres else None
 
     # Probes and metrics carry no token: the platform calls them, not a sales client.
     routes: list[Any] = [
@@ -198,17 +221,20 @@ def create_app(
         max_age=settings.auth_jwks_max_age_seconds,
     )
 
-    def context_factory(caller: Caller) -> SalesContext:
+    def context_factory(caller: Caller, *, streaming: bool = False) -> SalesContext:
         return SalesContext(
             caller=caller,
             uow_factory=uow_factory,
             clock=clock,
-            reader=Reader(reads, caller),
+            # A subscription reads once per message and holds no connection in between.
+            reader=Reader(reads, caller, single_use=streaming),
             reference=reference,
             payment_provider=provider,
             ticket_signer=ticket_signer,
             ticket_renderer=ticket_renderer,
             events=metrics,
+            webhook_rules=webhook_rules,
+            hub=hub,
         )
 
     schema = build_schema()
@@ -238,6 +264,23 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
     )
     routes.append(Route(GRAPHQL_PATH, view, methods=["GET", "POST"]))
+    subscriptions = SubscriptionRunner(runner)
+
+    async def open_stream(payload: object, caller: Caller) -> Any:
+        opened = await subscriptions.open(payload, context_factory(caller, streaming=True))
+        return opened.errors if isinstance(opened, Refused) else opened
+
+    routes.append(
+        WebSocketRoute(
+            GRAPHQL_PATH,
+            SubscriptionEndpoint(
+                open_stream,
+                verify_token=verifier.verify,
+                max_subscriptions=settings.max_subscriptions_per_connection,
+                gauges=metrics,
+            ),
+        )
+    )
     if settings.graphiql_enabled:
         routes.append(Mount(assets_path(GRAPHQL_PATH), ExplorerAssets()))
 
@@ -271,6 +314,18 @@ def create_app(
         stop_delivery = asyncio.Event()
         # Pending messages (from before a restart too) are delivered from the start.
         delivery = asyncio.create_task(run_outbox_worker(outbox, sender, clock, stop_delivery))
+        webhooks = asyncio.create_task(
+            run_webhook_worker(
+                webhook_store,
+                webhook_sender,
+                clock,
+                webhook_plan,
+                stop_delivery,
+                outcomes=metrics.webhook_attempt,
+            )
+        )
+        if listener is not None:
+            listener.start()
         try:
             yield
         finally:
@@ -278,9 +333,13 @@ def create_app(
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            stop_delivery.set()  # the worker finishes the message in hand, then stops
-            with contextlib.suppress(asyncio.CancelledError):
-                await delivery
+            stop_delivery.set()  # the workers finish what they hold, then stop
+            for task in (delivery, webhooks):
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            if listener is not None:
+                await listener.stop()
+            await webhook_sender.close()
             await reads.close()
             await engine.dispose()
 
@@ -313,4 +372,9 @@ def create_app(
     app.state.metrics = metrics
     app.state.database = database
     app.state.provider = provider
+    app.state.hub = hub
+    app.state.listener = listener
+    app.state.webhook_store = webhook_store
+    app.state.webhook_sender = webhook_sender
+    app.state.webhook_plan = webhook_plan
     return app

@@ -132,6 +132,30 @@ class Settings(BaseSettings):
         description="how often PENDING transactions are settled by asking the payment "
         "provider what it did",
     )
+    webhook_retry_seconds: float = Field(
+        default=10,
+        gt=0,
+        le=3600,
+        description="the pause before a failed webhook delivery is tried again; doubled "
+        "after each further failure, FAILED after 24 hours",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=5,
+        ge=0.1,
+        le=60,
+        description="the longest one webhook attempt may take (connect, send, answer)",
+    )
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="send webhooks to loopback, private and link-local addresses too; "
+        "loopback is allowed anyway unless `production`",
+    )
+    max_subscriptions_per_connection: int = Field(
+        default=20,
+        ge=1,
+        le=1000,
+        description="GraphQL subscriptions one WebSocket connection may hold at once",
+    )
     http_header_timeout_seconds: float = Field(
         default=10,
         ge=0.5,
@@ -331,6 +355,10 @@ class Settings(BaseSettings):
     @property
     def production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def webhook_allow_loopback(self) -> bool:
+        return self.webhook_allow_private or not self.production
 
     @property
     def graphiql_enabled(self) -> bool:

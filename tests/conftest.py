@@ -27,6 +27,8 @@ APP_CHANNEL = "ENT:DistributionChannel:App"
 WEB_CHANNEL = "ENT:DistributionChannel:Web"
 # Tables a test may fill; emptied before each test. The catalogue stays seeded.
 SALES_TABLES = (
+    "webhook_deliveries",
+    "webhook_subscriptions",
     "order_events",
     "refunds",
     "outbox",

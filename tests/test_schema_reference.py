@@ -44,14 +44,14 @@ def test_every_operation_and_type_has_a_section_and_every_link_lands() -> None:
     schema = build_schema(build_sales_schema().as_str())
     expected = {
         f"{root.name}.{field}"
-        for root in (schema.query_type, schema.mutation_type)
+        for root in (schema.query_type, schema.mutation_type, schema.subscription_type)
         if root is not None
         for field in root.fields
     } | {
         name
         for name, named in schema.type_map.items()
         if not name.startswith("__")
-        and name not in ("Query", "Mutation")
+        and name not in ("Query", "Mutation", "Subscription")
         and not is_specified_scalar_type(named)
     }
     assert expected - set(headings) == set()

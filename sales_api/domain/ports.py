@@ -18,6 +18,12 @@ from sales_api.domain.receipts import Receipt
 from sales_api.domain.refunds import Refund
 from sales_api.domain.seating import SeatKey
 from sales_api.domain.tickets import TicketDistribution, TicketDistributionGroup
+from sales_api.domain.webhooks import (
+    DeliveryOutcome,
+    WebhookDelivery,
+    WebhookDeliveryStatus,
+    WebhookSubscription,
+)
 
 
 class OrderRepository(Protocol):
@@ -162,6 +168,50 @@ class DistributionChannels(Protocol):
         """Whether the organisation may sell and refund through this channel."""
 
 
+class WebhookSubscriptions(Protocol):
+    """An organisation's webhook subscriptions, and deliveries asked for again."""
+
+    async def add(self, subscription: WebhookSubscription) -> None: ...
+
+    async def get_for_update(
+        self, subscription_id: str, organisation_id: int
+    ) -> WebhookSubscription | None: ...
+
+    async def deactivate(self, subscription_id: str, now: datetime) -> None:
+        """Inactive for good; its PENDING deliveries FAILED (nothing more is sent to it)."""
+
+    async def count_active(self, organisation_id: int) -> int: ...
+
+    async def redeliver(self, delivery_id: str, organisation_id: int, now: datetime) -> str | None:
+        """A new PENDING delivery of the same event to the same (active) subscription, due
+        now; its id, or None when the delivery is not the organisation's or its
+        subscription is inactive."""
+
+
+class WebhookStore(Protocol):
+    """The webhook outbox as the delivery worker sees it: leased, then finished, each in a
+    short transaction of its own (never open while a receiver is asked)."""
+
+    async def claim_due(
+        self, now: datetime, limit: int, lease: timedelta
+    ) -> list[WebhookDelivery]: ...
+
+    async def finish(
+        self,
+        delivery: WebhookDelivery,
+        outcome: DeliveryOutcome,
+        now: datetime,
+        retry_at: datetime | None,
+    ) -> WebhookDeliveryStatus:
+        """Record an attempt: DELIVERED on a 2xx; else PENDING until `retry_at`, or FAILED
+        when it is None. Returns the status recorded."""
+
+
+class WebhookSender(Protocol):
+    async def send(self, delivery: WebhookDelivery) -> DeliveryOutcome:
+        """POST the event to the subscription's URL, signed; never raises."""
+
+
 class UnitOfWork(Protocol):
     """One database transaction. Leaving the block without `commit()` rolls everything back."""
 
@@ -194,6 +244,9 @@ class UnitOfWork(Protocol):
 
     @property
     def events(self) -> EventLog: ...
+
+    @property
+    def webhooks(self) -> WebhookSubscriptions: ...
 
     async def __aenter__(self) -> Self: ...
 

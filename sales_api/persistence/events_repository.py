@@ -8,6 +8,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales_api.domain.events import OrderEvent
+from sales_api.domain.live import EventNotice
 from sales_api.persistence import tables as t
 
 
@@ -30,22 +31,27 @@ def event_row(event: OrderEvent) -> dict[str, Any]:
 class EventHooks:
     """What follows from events besides their rows: in the same transaction (webhook
     deliveries, a notification to the other processes), and once committed (this process's
-    live subscribers). The default does nothing more."""
+    live subscribers, counters). The default does nothing more."""
 
-    async def in_transaction(self, connection: AsyncConnection, events: list[OrderEvent]) -> None:
-        return None
+    async def in_transaction(
+        self, connection: AsyncConnection, events: list[OrderEvent]
+    ) -> list[EventNotice]:
+        """Work in the events' transaction; the notices to hand to `committed`."""
+        return []
 
-    def committed(self, events: list[OrderEvent]) -> None:
+    def committed(self, notices: list[EventNotice]) -> None:
         return None
 
 
 async def write_events(
     connection: AsyncConnection, hooks: EventHooks, events: list[OrderEvent]
-) -> None:
-    """The events' rows and what follows from them, in `connection`'s transaction."""
-    if events:
-        await connection.execute(insert(t.order_events), [event_row(e) for e in events])
-        await hooks.in_transaction(connection, events)
+) -> list[EventNotice]:
+    """The events' rows and what follows from them, in `connection`'s transaction; the
+    notices to hand to `hooks.committed` once it is committed."""
+    if not events:
+        return []
+    await connection.execute(insert(t.order_events), [event_row(e) for e in events])
+    return await hooks.in_transaction(connection, events)
 
 
 class SqlEventLog:
@@ -57,8 +63,7 @@ class SqlEventLog:
     def add(self, event: OrderEvent) -> None:
         self._staged.append(event)
 
-    async def flush(self) -> list[OrderEvent]:
-        """Write the staged events (before the commit); returns them."""
+    async def flush(self) -> list[EventNotice]:
+        """Write the staged events (before the commit); the notices for after it."""
         staged, self._staged = self._staged, []
-        await write_events(self._connection, self._hooks, staged)
-        return staged
+        return await write_events(self._connection, self._hooks, staged)

@@ -13,7 +13,8 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from sales_api.domain.events import OrderEvent, OrderEventType, order_event
+from sales_api.domain.events import OrderEventType, order_event
+from sales_api.domain.live import EventNotice
 from sales_api.domain.outbox import Attachment, Channel, MessageStatus, OutboxMessage
 from sales_api.domain.receipts import ReceiptStatus
 from sales_api.persistence import tables as t
@@ -101,7 +102,7 @@ class SqlOutbox:
     async def mark_sent(self, message_id: str, now: datetime) -> None:
         """SENT, and its receipt (if any) SENT at `now` with its RECEIPT_SENT event, in one
         transaction."""
-        events: list[OrderEvent] = []
+        notices: list[EventNotice] = []
         async with self._write() as connection:
             receipt_id = await self._finish(
                 connection,
@@ -121,10 +122,10 @@ class SqlOutbox:
                     .values(status=ReceiptStatus.SENT.value, sent_at=now)
                 )
                 if changed.rowcount:
-                    events = await self._receipt_event(
+                    notices = await self._receipt_event(
                         connection, receipt_id, OrderEventType.RECEIPT_SENT, now
                     )
-        self._hooks.committed(events)
+        self._hooks.committed(notices)
 
     async def mark_retry(self, message_id: str, error: str, next_attempt_at: datetime) -> None:
         """Still PENDING: release the lease and wait until `next_attempt_at`."""
@@ -143,7 +144,7 @@ class SqlOutbox:
     async def mark_failed(self, message_id: str, error: str, now: datetime) -> None:
         """FAILED for good, and its receipt FAILED (with its RECEIPT_FAILED event) unless
         another message already sent it."""
-        events: list[OrderEvent] = []
+        notices: list[EventNotice] = []
         async with self._write() as connection:
             receipt_id = await self._finish(
                 connection,
@@ -162,10 +163,10 @@ class SqlOutbox:
                     .values(status=ReceiptStatus.FAILED.value)
                 )
                 if changed.rowcount:
-                    events = await self._receipt_event(
+                    notices = await self._receipt_event(
                         connection, receipt_id, OrderEventType.RECEIPT_FAILED, now
                     )
-        self._hooks.committed(events)
+        self._hooks.committed(notices)
 
     async def backlog(self) -> int:
         """How many messages are PENDING."""
@@ -185,9 +186,9 @@ class SqlOutbox:
         receipt_id: str,
         type: OrderEventType,
         now: datetime,
-    ) -> list[OrderEvent]:
+    ) -> list[EventNotice]:
         """The receipt's order event, written in `connection`'s transaction (the service's
-        own work: no caller)."""
+        own work: no caller); the notices for after the commit."""
         order = (
             await connection.execute(
                 select(t.orders.c.id, t.orders.c.organisation_id, t.orders.c.version)
@@ -197,9 +198,9 @@ class SqlOutbox:
         ).first()
         if order is None:
             return []
-        events = [order_event(order, type, None, now, receipt_id)]
-        await write_events(connection, self._hooks, events)
-        return events
+        return await write_events(
+            connection, self._hooks, [order_event(order, type, None, now, receipt_id)]
+        )
 
     @staticmethod
     async def _finish(

@@ -12,7 +12,6 @@ from sqlalchemy import (
     Column,
     ForeignKey,
     Index,
-    Integer,
     String,
     Text,
     UniqueConstraint,
@@ -440,33 +439,13 @@ class RefundRow(SQLModel, table=True):
 refunds = RefundRow.__table__  # type: ignore[attr-defined]
 
 
-class OrderEventRow(SQLModel, table=True):
-    """An order's audit trail, in the order it happened (`seq`)."""
-
-    __tablename__ = "order_events"
-    __table_args__ = (Index("ix_order_events_organisation_seq", "organisation_id", "seq"),)
-
-    seq: int | None = Field(
-        default=None,
-        sa_column=Column(
-            BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
-        ),
-    )
-    id: str = Field(sa_column=Column(String(16), nullable=False, unique=True))
-    organisation_id: int
-    order_id: str = Field(
-        sa_column=Column(
-            String(16), ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True
-        )
-    )
-    order_version: int
-    type: str = Field(max_length=40)
-    occurred_at: datetime = utc_column()
-    client_id: str | None = Field(default=None, max_length=200)
-    pos: str | None = Field(default=None, max_length=200)
-    distribution_channel_id: str | None = Field(default=None, max_length=200)
-    correlation_id: str | None = Field(default=None, max_length=64)
-    subject_ids: list[str] = Field(sa_column=Column(JSON, nullable=False))
-
-
-order_events = OrderEventRow.__table__  # type: ignore[attr-defined]
+# The audit trail and webhooks live in their own module; one metadata holds them all.
+from sales_api.persistence.event_tables import (  # noqa: E402
+    order_events as order_events,
+)
+from sales_api.persistence.event_tables import (  # noqa: E402
+    webhook_deliveries as webhook_deliveries,
+)
+from sales_api.persistence.event_tables import (  # noqa: E402
+    webhook_subscriptions as webhook_subscriptions,
+)

@@ -17,6 +17,7 @@ from sales_api.persistence.payments_repository import SqlPaymentRepository
 from sales_api.persistence.refunds_repository import SqlRefundRepository
 from sales_api.persistence.seat_inventory import SqlSeatInventory
 from sales_api.persistence.tickets_repository import SqlReceiptRepository, SqlTicketRepository
+from sales_api.persistence.webhooks_repository import SqlWebhookSubscriptions
 
 
 class SqlUnitOfWork:
@@ -31,6 +32,7 @@ class SqlUnitOfWork:
     receipts: SqlReceiptRepository
     outbox: SqlOutbox
     events: SqlEventLog
+    webhooks: SqlWebhookSubscriptions
     refunds: SqlRefundRepository
 
     def __init__(self, engine: AsyncEngine, *, write: bool, hooks: EventHooks) -> None:
@@ -58,16 +60,17 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(connection=self._connection)
         self.events = SqlEventLog(self._connection, self._hooks)
         self.refunds = SqlRefundRepository(self._connection)
+        self.webhooks = SqlWebhookSubscriptions(self._connection)
         return self
 
     async def commit(self) -> None:
         assert self._transaction is not None
         await self.orders.flush()
         await self.outbox.flush()
-        events = await self.events.flush()
+        notices = await self.events.flush()
         await self._transaction.commit()
-        if events:
-            self._hooks.committed(events)
+        if notices:
+            self._hooks.committed(notices)
 
     async def __aexit__(
         self,

@@ -65,6 +65,7 @@ def _enum(column: Any) -> FilterableColumn:
 
 o, r, p, c, tk, rc = t.orders, t.reservations, t.payments, t.credits, t.tickets, t.receipts
 ev = t.order_events
+ws, wd = t.webhook_subscriptions, t.webhook_deliveries
 
 PAGES: dict[str, PagedList] = {
     "Order": PagedList(
@@ -156,5 +157,21 @@ PAGES: dict[str, PagedList] = {
             "occurred_at": timestamp(ev.c.occurred_at),
         },
         default_order=(ev.c.seq,),
+    ),
+    "WebhookSubscription": PagedList(
+        "WebhookSubscription",
+        "WebhookSubscriptionConnection",
+        {},
+        default_order=(ws.c.created_at.desc(), ws.c.id.desc()),
+    ),
+    "WebhookDelivery": PagedList(
+        "WebhookDelivery",
+        "WebhookDeliveryConnection",
+        {
+            "webhook_subscription_id": FilterableColumn(wd.c.subscription_id),
+            "event_id": FilterableColumn(wd.c.event_id),
+            "status": _enum(wd.c.status),
+        },
+        default_order=(wd.c.created_at.desc(), wd.c.id.desc()),
     ),
 }

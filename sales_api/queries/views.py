@@ -108,6 +108,7 @@ o, lines, res, trav = t.orders, t.order_lines, t.reservations, t.order_traveller
 pay, tx, cr = t.payments, t.transactions, t.credits
 grp, tk, rc, rf = t.ticket_groups, t.tickets, t.receipts, t.refunds
 ev = t.order_events
+ws, wd = t.webhook_subscriptions, t.webhook_deliveries
 
 
 def _stop(stop_id: Any, name: Any) -> Embedded:
@@ -428,6 +429,45 @@ _view(
         },
         order_by=(ev.c.seq,),
         scope=(ev, ev.c.organisation_id),
+    )
+)
+
+_view(
+    View(
+        "WebhookSubscription",
+        ws,
+        ws.c.id,
+        {
+            "id": Column(ws.c.id),
+            "url": Column(ws.c.url),
+            "eventTypes": Column(ws.c.event_types, JSON),
+            "active": Column(ws.c.active, BOOL),
+            "createdAt": Column(ws.c.created_at, STAMP),
+        },
+        order_by=(ws.c.created_at, ws.c.id),
+        scope=(ws, ws.c.organisation_id),
+    )
+)
+
+_view(
+    View(
+        "WebhookDelivery",
+        wd,
+        wd.c.id,
+        {
+            "id": Column(wd.c.id),
+            "webhookSubscriptionId": Column(wd.c.subscription_id),
+            "eventId": Column(wd.c.event_id),
+            "eventType": Column(wd.c.event_type),
+            "status": Column(wd.c.status),
+            "attempts": Column(wd.c.attempts),
+            "lastResponseStatus": Column(wd.c.last_response_status),
+            "lastAttemptAt": Column(wd.c.last_attempt_at, STAMP),
+            "nextAttemptAt": Column(wd.c.next_attempt_at, STAMP),
+            "deliveredAt": Column(wd.c.delivered_at, STAMP),
+        },
+        order_by=(wd.c.created_at, wd.c.id),
+        scope=(wd, wd.c.organisation_id),
     )
 )
 

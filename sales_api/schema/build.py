@@ -10,6 +10,7 @@ from sales_api.schema.execution import SalesExecutionContext
 from sales_api.schema.mutation import Mutation
 from sales_api.schema.query import Query
 from sales_api.schema.scalars import SCALAR_MAP
+from sales_api.schema.subscription import Subscription
 
 
 def build_schema() -> strawberry.Schema:
@@ -17,6 +18,7 @@ def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALAR_MAP),
         execution_context_class=SalesExecutionContext,
     )

@@ -11,8 +11,10 @@ from strawberry.types import Info as StrawberryInfo
 
 from sales_api.domain.caller import Caller
 from sales_api.domain.clock import Clock
+from sales_api.domain.live import EventHub
 from sales_api.domain.payments import PaymentProvider
 from sales_api.domain.ports import ReferenceData, UnitOfWorkFactory
+from sales_api.domain.services.webhooks import UrlRules
 from sales_api.domain.tickets import TicketRenderer, TicketSigner
 from sales_api.queries.reader import Reader
 
@@ -48,6 +50,12 @@ class SalesContext:
     ticket_signer: TicketSigner
     ticket_renderer: TicketRenderer
     events: SaleEvents = field(default_factory=NoSaleEvents)
+    webhook_rules: UrlRules = field(
+        default_factory=lambda: UrlRules(allow_loopback=False, allow_private=False)
+    )
+    """Where webhooks may be sent (production refuses loopback and private addresses)."""
+    hub: EventHub | None = None
+    """This process's live notices of committed events (subscriptions listen to it)."""
     # The operation run: named by the request's operationName or by its document (for the
     # access log and metrics); set by the runner once it has chosen the operation.
     operation_name: str | None = None

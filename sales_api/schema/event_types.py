@@ -26,8 +26,7 @@ class OrderEventObject:
     occurred_at: datetime
     client_id: str | None = strawberry.field(
         description=(
-            "The OAuth2 client that caused it; null for the service's own work (expiry, "
-            "delivery)."
+            "The OAuth2 client that caused it; null for the service's own work (expiry, delivery)."
         )
     )
     pos: str | None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from sales_api.resolvers import after_sale, orders, reservations, tickets
+from sales_api.resolvers import after_sale, orders, reservations, tickets, webhooks
 from sales_api.resolvers import payments as payment_resolvers
 from sales_api.schema.types import (
     OrderPayload,
@@ -16,6 +16,7 @@ from sales_api.schema.types import (
     TicketDistributionsPayload,
     TransactionPayload,
 )
+from sales_api.schema.webhook_types import WebhookDeliveryPayload, WebhookSubscriptionPayload
 
 
 @strawberry.type
@@ -62,3 +63,13 @@ class Mutation:
     send_receipt: ReceiptPayload = strawberry.mutation(resolver=tickets.send_receipt)
 
     refund_order: RefundPayload = strawberry.mutation(resolver=after_sale.refund_order)
+
+    create_webhook_subscription: WebhookSubscriptionPayload = strawberry.mutation(
+        resolver=webhooks.create_webhook_subscription
+    )
+    delete_webhook_subscription: WebhookSubscriptionPayload = strawberry.mutation(
+        resolver=webhooks.delete_webhook_subscription
+    )
+    redeliver_webhook: WebhookDeliveryPayload = strawberry.mutation(
+        resolver=webhooks.redeliver_webhook
+    )

@@ -5,7 +5,15 @@ from __future__ import annotations
 import strawberry
 
 from sales_api.queries.selection import Built
-from sales_api.resolvers import after_sale, catalogue, events, orders, reservations, tickets
+from sales_api.resolvers import (
+    after_sale,
+    catalogue,
+    events,
+    orders,
+    reservations,
+    tickets,
+    webhooks,
+)
 from sales_api.resolvers import payments as payment_resolvers
 from sales_api.schema.after_sale_types import ChangeOptionsType, RefundOptionsType
 from sales_api.schema.event_types import OrderEventObject
@@ -17,6 +25,7 @@ from sales_api.schema.ticket_types import (
     TicketVerificationType,
 )
 from sales_api.schema.types import Connection, OrderType, ReservationType, StopPlaceType
+from sales_api.schema.webhook_types import WebhookDeliveryType, WebhookSubscriptionType
 
 
 @strawberry.type
@@ -53,6 +62,13 @@ class Query:
 
     order_events: Built = strawberry.field(
         graphql_type=Connection[OrderEventObject], resolver=events.order_events
+    )
+
+    webhook_subscriptions: Built = strawberry.field(
+        graphql_type=Connection[WebhookSubscriptionType], resolver=webhooks.webhook_subscriptions
+    )
+    webhook_deliveries: Built = strawberry.field(
+        graphql_type=Connection[WebhookDeliveryType], resolver=webhooks.webhook_deliveries
     )
 
     change_options: ChangeOptionsType = strawberry.field(resolver=after_sale.change_options)

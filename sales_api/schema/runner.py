@@ -248,11 +248,7 @@ class GraphQLRunner:
             )
         variables = request.variables or {}
         cost = operation.cost(self.schema._schema, variables)
-        refusal = (
-            self._header_problem(operation, context)
-            or self._text_problem(prepared.text_problem, variables)
-            or self._limit_problem(operation, cost)
-        )
+        refusal = self.refusal(prepared.text_problem, operation, context, variables, cost)
         if refusal is not None:
             return self._answer(None, [refusal], context, cost)
         context.reader.single_use = (
@@ -273,6 +269,21 @@ class GraphQLRunner:
         return self._answer(result.data, result.errors, context, cost)
 
     # -------------------------------------------------------------- checks
+
+    def refusal(
+        self,
+        text_problem: GraphQLError | None,
+        operation: PreparedOperation,
+        context: SalesContext,
+        variables: dict[str, Any],
+        cost: int,
+    ) -> GraphQLError | None:
+        """Why an operation is not run: a header, text that cannot be stored, a limit."""
+        return (
+            self._header_problem(operation, context)
+            or self._text_problem(text_problem, variables)
+            or self._limit_problem(operation, cost)
+        )
 
     def _header_problem(
         self, operation: PreparedOperation, context: SalesContext

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from decimal import Decimal
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
@@ -14,6 +14,9 @@ from prometheus_client.exposition import generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sales_api.domain.live import EventNotice
+from sales_api.domain.webhooks import WebhookDeliveryStatus
 
 OutboxBacklog = Callable[[], Awaitable[int]]
 
@@ -68,6 +71,29 @@ class SalesMetrics:
             "Outbox messages PENDING delivery, read at scrape time",
             registry=self.registry,
         )
+        self.events_written = Counter(
+            "sales_order_events",
+            "Order events committed by this process, by type",
+            ["type"],
+            registry=self.registry,
+        )
+        self.webhook_deliveries = Counter(
+            "sales_webhook_attempts",
+            "Webhook delivery attempts by the status they left the delivery in "
+            "(DELIVERED, PENDING: to be retried, FAILED: given up)",
+            ["status"],
+            registry=self.registry,
+        )
+        self.open_subscriptions = Gauge(
+            "sales_open_subscriptions",
+            "GraphQL subscriptions open on this process",
+            registry=self.registry,
+        )
+        self.open_sockets = Gauge(
+            "sales_open_websockets",
+            "WebSocket connections (graphql-transport-ws) open on this process",
+            registry=self.registry,
+        )
 
     # -- SaleEvents --------------------------------------------------------------------------
 
@@ -79,6 +105,21 @@ class SalesMetrics:
         self.payments_captured.inc()
         # Integer minor units: a float of kroner would drift; øre are exact up to 2**53.
         self.payments_captured_amount.labels(currency).inc(int(amount * 100))
+
+    # -- events ------------------------------------------------------------------------------
+
+    def events_committed(self, notices: Sequence[EventNotice]) -> None:
+        for notice in notices:
+            self.events_written.labels(notice.type.value).inc()
+
+    def webhook_attempt(self, status: WebhookDeliveryStatus) -> None:
+        self.webhook_deliveries.labels(status.value).inc()
+
+    def sockets(self, change: int) -> None:
+        self.open_sockets.inc(change)
+
+    def subscriptions(self, change: int) -> None:
+        self.open_subscriptions.inc(change)
 
     # -- requests ----------------------------------------------------------------------------
 

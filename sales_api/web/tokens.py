@@ -10,7 +10,7 @@ import json
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
@@ -31,6 +31,8 @@ class VerifiedToken:
     organisation_id: int
     client_id: str
     permissions: frozenset[str]
+    expires_at: float | None = field(default=None, compare=False)
+    """The `exp` claim (Unix seconds): a live subscription is closed then."""
 
 
 class KeySource(Protocol):
@@ -232,7 +234,9 @@ def _identity(claims: dict[str, Any], organisation_claim: str) -> VerifiedToken:
     if not isinstance(permissions, list) or not all(isinstance(p, str) for p in permissions):
         raise InvalidToken("the permissions claim is not a list of strings")
     client_id = claims.get("client_id") or claims.get("azp") or claims.get("sub") or ""
-    return VerifiedToken(organisation_id, str(client_id), frozenset(permissions))
+    expires = claims.get("exp")
+    expires_at = float(expires) if isinstance(expires, int | float) else None
+    return VerifiedToken(organisation_id, str(client_id), frozenset(permissions), expires_at)
 
 
 VerifyToken = Callable[[str], Awaitable[VerifiedToken]]

@@ -35,6 +35,8 @@ NAMED_TYPES = {
     "credit": "Credit",
     "refund": "Refund",
     "ticket": "TicketDistribution",
+    "webhookSubscription": "WebhookSubscription",
+    "webhookDelivery": "WebhookDelivery",
     "disabledTicket": "TicketDistribution",
     "ticketToken": "TicketDistribution",
     "ticketGroup": "TicketDistributionGroup",
@@ -42,7 +44,14 @@ NAMED_TYPES = {
     "traveller": "Traveller",
 }
 # Organisation 1's other data that must never reach organisation 2.
-MARKERS = ("externalReference", "contactEmail", "travellerName", "receiptReference", "psp")
+MARKERS = (
+    "externalReference",
+    "contactEmail",
+    "travellerName",
+    "receiptReference",
+    "psp",
+    "webhookUrl",
+)
 
 
 @dataclass
@@ -77,6 +86,10 @@ class Org:
         return answer
 
 
+CREATE_WEBHOOK = """
+mutation($input: CreateWebhookSubscriptionInput!) { createWebhookSubscription(input: $input) {
+  webhookSubscription { id } errors { code message path } } }
+"""
 UPDATE_ORDER = """
 mutation($input: UpdateOrderInput!) { updateOrder(input: $input) {
   order { id version status } errors { code message path } } }
@@ -132,6 +145,10 @@ query Lists {
     __typename id reference orderId orderVersion status email totalAmount } }
   orderEvents(perPage: 100) { totalItems items {
     __typename id orderId orderVersion type correlationId subjectIds } }
+  webhookSubscriptions(perPage: 10) { totalItems items {
+    __typename id url eventTypes active createdAt } }
+  webhookDeliveries(perPage: 10) { totalItems items {
+    __typename id webhookSubscriptionId eventId eventType status attempts } }
 }
 """,
 )
@@ -184,6 +201,12 @@ async def a_full_sale(org: Org, who: str) -> dict[str, Any]:
         {"id": f"{who}-kari", "userType": "ADULT", "name": f"Kari {who}"},
         {"id": f"{who}-ola", "userType": "ADULT", "name": f"Ola {who}"},
     ]
+    hook = {
+        "url": f"http://127.0.0.1:9/hooks/{who}",
+        "eventTypes": ["ORDER_CONFIRMED"],
+        "idempotencyKey": "hook-1",
+    }
+    await org.mutate(CREATE_WEBHOOK, {"input": hook}, "createWebhookSubscription")
     offer = await a_flex_offer(org, travellers)
     reserve = {"offerConfigurations": [{"offerId": offer["id"]}], "idempotencyKey": "r-1"}
     order = (await org.mutate(RESERVE, {"input": reserve}, "reserveOffers"))["order"]
@@ -312,6 +335,9 @@ def their_names(
         "travellerName": order["travellers"][0]["name"],
         "receiptReference": order["receipts"][0]["reference"],
         "psp": payment["transactions"][0]["pspReference"],
+        "webhookSubscription": read["webhookSubscriptions"]["items"][0]["id"],
+        "webhookDelivery": read["webhookDeliveries"]["items"][0]["id"],
+        "webhookUrl": read["webhookSubscriptions"]["items"][0]["url"],
         "organisation": "1",
     }
     assert all(names.values()), names

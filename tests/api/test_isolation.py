@@ -74,6 +74,10 @@ ROOT_FIELDS: dict[str, str | Exempt] = {
     "Query.verifyTicket": PROBED,
     "Query.receipts": PROBED,
     "Query.orderEvents": PROBED,
+    "Query.webhookSubscriptions": Exempt(
+        "takes no id or filter: it lists the caller's own (scanned by the own-lists test)"
+    ),
+    "Query.webhookDeliveries": PROBED,
     "Query.changeOptions": PROBED,
     "Query.refundOptions": PROBED,
     "Mutation.createOrder": Exempt("takes no id: the order is made for the caller's organisation"),
@@ -92,6 +96,11 @@ ROOT_FIELDS: dict[str, str | Exempt] = {
     "Mutation.distributeTickets": PROBED,
     "Mutation.sendReceipt": PROBED,
     "Mutation.refundOrder": PROBED,
+    "Mutation.createWebhookSubscription": Exempt(
+        "takes no id: the subscription is made for the caller's organisation"
+    ),
+    "Mutation.deleteWebhookSubscription": PROBED,
+    "Mutation.redeliverWebhook": PROBED,
 }
 
 OBJECT_TYPES: dict[str, str | ScannedOnly | Exempt] = {
@@ -103,6 +112,8 @@ OBJECT_TYPES: dict[str, str | ScannedOnly | Exempt] = {
     "Credit": PROBED,
     "TicketDistribution": PROBED,
     "Receipt": PROBED,
+    "WebhookSubscription": PROBED,
+    "WebhookDelivery": PROBED,
     "TicketDistributionGroup": ScannedOnly("reached only through its order"),
     "Refund": ScannedOnly("answered only by refundOrder"),
     "Traveller": ScannedOnly("ids are chosen by the client, per order"),
@@ -269,6 +280,11 @@ READS = [
     listed("receipts", "ReceiptFilter", {"id": {"eq": T("receipt")}}),
     listed("receipts", "ReceiptFilter", {"orderId": {"eq": T("order")}}),
     listed("orderEvents", "OrderEventFilter", {"orderId": {"eq": T("order")}}),
+    listed(
+        "webhookDeliveries",
+        "WebhookDeliveryFilter",
+        {"webhookSubscriptionId": {"eq": T("webhookSubscription")}},
+    ),
     listed("orderEvents", "OrderEventFilter", {"orderId": {"in": [T("order"), T("draftOrder")]}}),
     Probe(
         "aliases: reads of theirs beside one of mine",
@@ -409,6 +425,18 @@ WRITES = [
         "SendReceiptInput",
         "receipt { id } " + ERRORS,
         {"orderId": T("order"), "orderVersion": 1, "email": THIEF, "idempotencyKey": "probe-s"},
+    ),
+    change(
+        "deleteWebhookSubscription",
+        "WebhookSubscriptionRefInput",
+        "webhookSubscription { id active } signingSecret " + ERRORS,
+        {"webhookSubscriptionId": T("webhookSubscription")},
+    ),
+    change(
+        "redeliverWebhook",
+        "RedeliverWebhookInput",
+        "webhookDelivery { id status } " + ERRORS,
+        {"webhookDeliveryId": T("webhookDelivery")},
     ),
     change(
         "refundOrder",
@@ -688,5 +716,7 @@ async def test_their_own_lists_and_nested_fields_hold_nothing_of_the_other(world
         "credits": 1,
         "ticketDistributions": 2,
         "receipts": 1,
+        "webhookSubscriptions": 1,
+        "webhookDeliveries": 1,
     }
     world.assert_nothing_leaked()

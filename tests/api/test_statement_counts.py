@@ -70,6 +70,12 @@ LIST_FIELDS: dict[str, set[str]] = {
     "TicketDistributionConnection.items": {"ticketDistributions"},
     "ReceiptConnection.items": {"receipts"},
     "Receipt.lines": {"orders", "order", "receipts"},
+    "Order.events": {"orders", "order"},
+    "OrderEvent.subjectIds": {"orders", "order"},
+    "OrderEventConnection.items": {"orderEvents"},
+    "WebhookSubscriptionConnection.items": {"webhookSubscriptions"},
+    "WebhookSubscription.eventTypes": {"webhookSubscriptions"},
+    "WebhookDeliveryConnection.items": {"webhookDeliveries"},
     "ChangeOptions.options": {"changeOptions"},
     "ChangeOptions.orderLines": {"changeOptions"},
     "OrderLineChangeOptions.options": {"changeOptions"},
@@ -83,13 +89,16 @@ LIST_FIELDS: dict[str, set[str]] = {
 # places and departures come from the catalogue the app keeps, after the warm-up.
 # A ceiling, so that a statement more per request shows here too.
 MOST_SELECTS: dict[str, int] = {
-    "orders": 14,
+    "orders": 15,
     "reservations": 1,
     "payments": 3,
     "credits": 1,
     "ticketDistributions": 1,
     "receipts": 1,
-    "order": 14,
+    "order": 15,
+    "orderEvents": 1,
+    "webhookSubscriptions": 1,
+    "webhookDeliveries": 1,
     "payment": 3,
     "stopPlaces": 0,
     "departures": 0,
@@ -103,6 +112,9 @@ MOST_SELECTS: dict[str, int] = {
 # case runs as xfail(strict=True): it fails the day the count stops growing.
 GROWS: dict[str, str] = {}
 
+WEBHOOK = """mutation($input: CreateWebhookSubscriptionInput!) {
+  createWebhookSubscription(input: $input) { errors { code message } } }"""
+
 # Items of each paged list with perPage: 100, from the sales below.
 ALL_ITEMS = {
     "orders": 4,
@@ -111,6 +123,14 @@ ALL_ITEMS = {
     "credits": 1 + 1 + 2,
     "ticketDistributions": 1 + 2 + 2 + 4,
     "receipts": 1 + 2 + 2 + 2,
+    # 13 per sale (created, reserved, two payments, three transactions of which one
+    # declined and failed, two captures, confirmed, tickets, a receipt), and per refunded
+    # line its refund and disabled tickets, then one more receipt.
+    "orderEvents": 13 + (13 + 2 + 1) * 2 + (13 + 4 + 1),
+    "webhookSubscriptions": 2,
+    # ORDER_CONFIRMED to both, RECEIPT_QUEUED (7 receipts) to one, TICKETS_GENERATED to
+    # the other.
+    "webhookDeliveries": 4 + 7 + 4 + 4,
 }
 # The reads without a size to vary: answers of the same size twice.
 FIXED_SIZE = {"stopPlaces", "departures", "seatMap"}
@@ -170,6 +190,13 @@ async def measured(database_url: str, data_dir: Path) -> AsyncIterator[Measured]
     transport = httpx.ASGITransport(app=application)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         api = Api(http)
+        for types in (
+            ["ORDER_CONFIRMED", "RECEIPT_QUEUED"],
+            ["ORDER_CONFIRMED", "TICKETS_GENERATED"],
+        ):
+            hook = {"url": "http://127.0.0.1:9/hooks", "eventTypes": types}
+            made = await api.gql(WEBHOOK, {"input": hook})
+            assert made["createWebhookSubscription"]["errors"] == []
         orders = [await complete_sale(api, n, refunds=n // 2) for n in (1, 2, 2, 4)]
         headers = {
             "Authorization": f"Bearer {await api.token()}",

@@ -17,7 +17,7 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -105,6 +105,24 @@ def _token(base: str) -> str:
     return token
 
 
+def _update_order(base: str, token: str, order_id: str) -> None:
+    response = httpx.post(
+        f"{base}{GRAPHQL_PATH}",
+        json={
+            "query": "mutation($id: ID!) { updateOrder(input: {orderId: $id, "
+            'externalReference: "seen-live"}) { errors { code } } }',
+            "variables": {"id": order_id},
+        },
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Entur-POS": "e2e-explorer",
+            "Entur-Distribution-Channel": WEB_CHANNEL,
+        },
+        timeout=10,
+    )
+    assert response.status_code == 200 and response.json()["data"]["updateOrder"]["errors"] == []
+
+
 def _create_order(base: str, token: str) -> str:
     response = httpx.post(
         f"{base}{GRAPHQL_PATH}",
@@ -171,7 +189,9 @@ class BrowserLog:
         ]
 
 
-def _run_the_explorer(page: Page, base: str, token: str, order_id: str) -> None:
+def _run_the_explorer(
+    page: Page, base: str, token: str, order_id: str, change_order: Callable[[], None]
+) -> None:
     page.goto(f"{base}{GRAPHQL_PATH}", wait_until="networkidle")
 
     # A new user sees the headers this API needs, and what to do about the token.
@@ -214,6 +234,20 @@ def _run_the_explorer(page: Page, base: str, token: str, order_id: str) -> None:
     expect(result).to_contain_text(f'"id": "{order_id}"', timeout=20_000)
     expect(result).to_contain_text('"status": "DRAFT"')
 
+    # A subscription runs over the WebSocket with the same headers: the order at once,
+    # then again when it changes (here over HTTP, from elsewhere).
+    page.get_by_role("region", name="Query Editor").locator(".CodeMirror").click()
+    page.keyboard.press("ControlOrMeta+a")
+    page.keyboard.type(
+        f'subscription Watch {{ orderUpdated(orderId: "{order_id}") {{ id externalReference }} }}'
+    )
+    expect(page.get_by_role("tab", name="Watch")).to_be_visible()
+    page.get_by_role("button", name=re.compile("Execute query")).click()
+    expect(result).to_contain_text('"externalReference": null', timeout=20_000)
+    change_order()
+    expect(result).to_contain_text('"externalReference": "seen-live"', timeout=20_000)
+    page.get_by_role("button", name=re.compile("Stop")).click()
+
     # The token stays in the page: nothing GraphiQL keeps (tabs, history) holds it.
     stored = page.evaluate("() => Object.values(localStorage).join(' ')")
     assert "MyOrder" in stored and token not in stored
@@ -241,7 +275,13 @@ def test_the_explorer_runs_a_query_with_a_pasted_token_offline_under_its_csp(
             page.add_init_script(CSP_LISTENER)
             log.attach(page)
             try:
-                _run_the_explorer(page, service, token, order_id)
+                _run_the_explorer(
+                    page,
+                    service,
+                    token,
+                    order_id,
+                    lambda: _update_order(service, token, order_id),
+                )
                 csp_violations = page.evaluate("window.__cspViolations")
             finally:
                 print(log)  # shown when the test fails

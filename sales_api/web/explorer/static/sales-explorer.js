@@ -132,12 +132,111 @@
   var httpFetcher = GraphiQL.createFetcher({ url: graphqlUrl.toString() });
   var plugins = [GraphiQLPluginExplorer.explorerPlugin()];
 
+  var socketUrl = new URL(graphqlUrl.toString());
+  socketUrl.protocol = graphqlUrl.protocol === "https:" ? "wss:" : "ws:";
+
+  /** The kind of operation params would run: "query", "mutation" or "subscription". */
+  function operationKind(params) {
+    var text = String(params.query || "").replace(/#[^\n]*/g, "");
+    var pattern = /(?:^|\})\s*(query|mutation|subscription)\b\s*([_A-Za-z][_0-9A-Za-z]*)?/g;
+    var found = null;
+    var match;
+    while ((match = pattern.exec(text)) !== null) {
+      if (!params.operationName || match[2] === params.operationName) {
+        found = found || match[1];
+      }
+    }
+    return found || "query";
+  }
+
+  /**
+   * A subscription over the graphql-transport-ws protocol, as GraphiQL wants it: an async
+   * iterator of results. The headers go in connection_init (a socket has no headers).
+   */
+  function subscribeOverSocket(params, headers) {
+    var queue = [];
+    var waiting = null;
+    var finished = false;
+    var socket = new WebSocket(socketUrl.toString(), "graphql-transport-ws");
+
+    function push(item) {
+      if (finished) {
+        return;
+      }
+      if (item.done) {
+        finished = true;
+      }
+      if (waiting) {
+        var resolve = waiting;
+        waiting = null;
+        resolve(item);
+      } else {
+        queue.push(item);
+      }
+    }
+
+    socket.onopen = function () {
+      socket.send(JSON.stringify({ type: "connection_init", payload: headers || {} }));
+    };
+    socket.onmessage = function (event) {
+      var message = JSON.parse(event.data);
+      if (message.type === "connection_ack") {
+        socket.send(JSON.stringify({ id: "1", type: "subscribe", payload: params }));
+      } else if (message.type === "next") {
+        push({ value: message.payload, done: false });
+      } else if (message.type === "error") {
+        push({ value: { errors: message.payload }, done: false });
+        push({ value: undefined, done: true });
+      } else if (message.type === "complete") {
+        push({ value: undefined, done: true });
+      } else if (message.type === "ping") {
+        socket.send(JSON.stringify({ type: "pong" }));
+      }
+    };
+    socket.onclose = function (event) {
+      if (!finished) {
+        var why = "The subscription's socket closed (" + event.code + " " + event.reason + ")";
+        push({ value: { errors: [{ message: why }] }, done: false });
+        push({ value: undefined, done: true });
+      }
+    };
+
+    var iterator = {
+      next: function () {
+        if (queue.length) {
+          return Promise.resolve(queue.shift());
+        }
+        if (finished) {
+          return Promise.resolve({ value: undefined, done: true });
+        }
+        return new Promise(function (resolve) {
+          waiting = resolve;
+        });
+      },
+      return: function () {
+        finished = true;
+        if (socket.readyState <= 1) {
+          socket.close(1000, "done");
+        }
+        return Promise.resolve({ value: undefined, done: true });
+      },
+    };
+    iterator[Symbol.asyncIterator] = function () {
+      return iterator;
+    };
+    return iterator;
+  }
+
   function fetcherFor(token) {
     // A new function per token: GraphiQL fetches the schema again when its fetcher
     // changes, so pasting a token loads the docs and completion without a reload.
     return function fetcher(params, options) {
-      if (!bearerToken(options && options.headers)) {
+      var headers = options && options.headers;
+      if (!bearerToken(headers)) {
         return Promise.resolve(NEEDS_TOKEN);
+      }
+      if (operationKind(params) === "subscription") {
+        return subscribeOverSocket(params, headers);
       }
       return httpFetcher(params, options);
     };
