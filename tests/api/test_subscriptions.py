@@ -19,6 +19,7 @@ from websockets.exceptions import ConnectionClosed
 
 from sales_api.settings import Settings
 from sales_api.web.issuer import DEMO_CLIENTS, DevIssuer, load_or_create_key
+from tests.api.test_operations import scrape, value
 from tests.api.test_payment_flow import CAPTURE, CREATE_PAYMENT, CREATE_TRANSACTION
 from tests.api.test_sale_flow import BERGEN, OSLO, RESERVE, offers_for
 from tests.conftest import Api
@@ -131,6 +132,9 @@ async def test_order_updated_sends_the_order_then_every_committed_change(
     await socket.subscribe("o", ORDER_UPDATED, {"id": order["id"]})
     first = (await socket.next("o"))["orderUpdated"]
     assert (first["id"], first["status"], first["version"]) == (order["id"], "DRAFT", 1)
+    samples = await scrape(api.client)
+    assert value(samples, "sales_open_subscriptions") >= 1
+    assert value(samples, "sales_open_websockets") >= 1
 
     await pay_in_full(api, order)
     # createPayment, createTransaction, then the capture that confirms: one message each.

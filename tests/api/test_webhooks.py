@@ -15,6 +15,7 @@ from starlette.applications import Starlette
 from sales_api.domain.services.webhooks import deliver_webhooks
 from sales_api.messaging.webhooks import HttpWebhookSender
 from sales_api.settings import Settings
+from tests.api.test_operations import scrape, value
 from tests.api.test_sale_flow import RESERVE, offers_for
 from tests.conftest import Api, MovableClock
 from tests.receiver import HANG, receiving
@@ -64,7 +65,11 @@ async def a_reservation(api: Api, key: str = "r1", client_id: str = "demo-app") 
 async def deliver(app: Starlette, clock: MovableClock) -> int:
     state = app.state
     return await deliver_webhooks(
-        state.webhook_store, state.webhook_sender, clock, state.webhook_plan
+        state.webhook_store,
+        state.webhook_sender,
+        clock,
+        state.webhook_plan,
+        outcomes=state.metrics.webhook_attempt,
     )
 
 
@@ -111,6 +116,12 @@ async def test_a_failed_first_attempt_is_retried_and_both_verify(
     assert json.loads(mine[0].body) == json.loads(mine[1].body)
     with pytest.raises(Exception, match="signature"):
         Webhook("whsec_" + "A" * 43 + "=").verify(mine[0].body, mine[0].headers)
+
+    samples = await scrape(api.client)
+    assert value(samples, "sales_order_events_total", type="ORDER_CREATED") == 1
+    assert value(samples, "sales_order_events_total", type="OFFERS_RESERVED") == 1
+    assert value(samples, "sales_webhook_attempts_total", status="PENDING") == 1
+    assert value(samples, "sales_webhook_attempts_total", status="DELIVERED") == 2
 
     [done] = await deliveries(api, eventId={"eq": retried})
     assert (done["status"], done["attempts"], done["lastResponseStatus"]) == ("DELIVERED", 2, 200)
