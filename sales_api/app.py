@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -30,7 +31,7 @@ from sales_api.domain.services.webhooks import DeliveryPlan, UrlRules, run_webho
 from sales_api.messaging.senders import DirectorySender, RoutingSender, SmtpSender
 from sales_api.messaging.webhooks import HttpWebhookSender
 from sales_api.persistence.availability import DatabaseStatus, database_unavailable
-from sales_api.persistence.database import create_engine, is_sqlite
+from sales_api.persistence.database import create_engine, is_sqlite, refresh_statistics
 from sales_api.persistence.event_dispatch import EventDispatch, NotificationListener
 from sales_api.persistence.outbox_repository import SqlOutbox
 from sales_api.persistence.readiness import readiness_check
@@ -118,6 +119,16 @@ async def reconcile_payments(
             await reconcile_credits(uow_factory, provider, clock, answer_within=answer_within)
         except Exception:
             log.exception("reconciling payments failed; trying again next round")
+
+
+async def keep_statistics(engine: AsyncEngine, every_seconds: float = 3600) -> None:
+    """The planner's statistics at start and then hourly, as the tables grow (SQLite)."""
+    while True:
+        try:
+            await refresh_statistics(engine)
+        except Exception:
+            log.warning("the database's statistics were not refreshed", exc_info=True)
+        await asyncio.sleep(every_seconds)
 
 
 def tune_garbage_collection(settings: Settings) -> None:
@@ -307,6 +318,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         tune_garbage_collection(settings)
+        statistics = asyncio.create_task(keep_statistics(engine))
         sweeper = asyncio.create_task(
             sweep_expired_orders(uow_factory, provider, clock, settings.expiry_sweep_seconds)
         )
@@ -329,7 +341,7 @@ def create_app(
         try:
             yield
         finally:
-            for task in (sweeper, reconciler):
+            for task in (sweeper, reconciler, statistics):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

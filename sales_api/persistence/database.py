@@ -109,3 +109,16 @@ def dialect_insert(connection: AsyncConnection, table: Table) -> Any:
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
     return sqlite_insert(table)
+
+
+async def refresh_statistics(engine: AsyncEngine) -> None:
+    """SQLite: the planner's statistics (ANALYZE, sampling at most 1000 rows an index so it
+    stays quick on a large file). Without them it may pick a low-selectivity index (the
+    organisation of every order) over the primary key. PostgreSQL's autovacuum keeps its
+    own statistics."""
+    if engine.dialect.name != "sqlite":
+        return
+    engine = engine.execution_options(**{WRITE_OPTION: True})
+    async with engine.begin() as connection:
+        await connection.exec_driver_sql("PRAGMA analysis_limit=1000")
+        await connection.exec_driver_sql("ANALYZE")

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlmodel import Field, SQLModel
 
@@ -249,6 +250,16 @@ class PaymentRow(SQLModel, table=True):
 
 class TransactionRow(SQLModel, table=True):
     __tablename__ = "transactions"
+    # Only the PENDING ones (the reconciler's): a whole-column index on status would tempt
+    # SQLite's planner away from payment_id when it reads an order's captures.
+    __table_args__ = (
+        Index(
+            "ix_transactions_pending",
+            "status",
+            sqlite_where=text("status = 'PENDING'"),
+            postgresql_where=text("status = 'PENDING'"),
+        ),
+    )
 
     id: str = Field(primary_key=True, max_length=16)
     payment_id: str = Field(
@@ -260,7 +271,7 @@ class TransactionRow(SQLModel, table=True):
     amount: int = Field(sa_column=Column(BigInteger, nullable=False))
     credited_amount: int = Field(sa_column=Column(BigInteger, nullable=False))
     currency: str = Field(max_length=3)
-    status: str = Field(max_length=16, index=True)
+    status: str = Field(max_length=16)
     payment_token: str | None = Field(default=None, max_length=200)
     masked_card_number: str | None = Field(default=None, max_length=32)
     psp_reference: str | None = Field(default=None, max_length=100)
@@ -273,6 +284,14 @@ class TransactionRow(SQLModel, table=True):
 
 class CreditRow(SQLModel, table=True):
     __tablename__ = "credits"
+    __table_args__ = (
+        Index(
+            "ix_credits_created",
+            "status",
+            sqlite_where=text("status = 'CREATED'"),
+            postgresql_where=text("status = 'CREATED'"),
+        ),
+    )
 
     id: str = Field(primary_key=True, max_length=16)
     order_id: str = Field(
@@ -293,7 +312,7 @@ class CreditRow(SQLModel, table=True):
     )
     amount: int = Field(sa_column=Column(BigInteger, nullable=False))
     currency: str = Field(max_length=3)
-    status: str = Field(max_length=16, index=True)
+    status: str = Field(max_length=16)
     created_at: datetime = utc_column()
     refund_id: str | None = Field(default=None, max_length=16, index=True)
 
