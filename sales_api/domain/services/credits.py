@@ -109,10 +109,14 @@ async def settle_credits(
     """Phase three, in its own unit of work: the answers committed, and the refund completed
     by its purpose once all of its money is credited. Returns the refund as it stands. The
     events name `caller`, or none when the service settles it on its own (the reconciler)."""
+    found = await uow.refunds.get(refund_id)
+    assert found is not None
+    order = await uow.orders.get_for_update(found.order_id, None)
+    assert order is not None
+    # Read again under the order's lock: a racing settlement of the same refund (a retry
+    # with its key) may have completed it while this one waited for the lock.
     refund = await uow.refunds.get(refund_id)
     assert refund is not None
-    order = await uow.orders.get_for_update(refund.order_id, None)
-    assert order is not None
     payments = await uow.payments.for_order(order.id)
     transactions = {t.id: (p, t) for p in payments for t in p.transactions}
     credits = [
