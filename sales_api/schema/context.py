@@ -63,6 +63,10 @@ class SalesContext:
     """The prepared operation being run (schema.operations.PreparedOperation)."""
     failed: bool = False
     """The answer carries errors (for the access log and the metrics)."""
+    executed: bool = False
+    """Execution began: errors from here on are field errors of an answer with `data`;
+    before it (parse, validation, variables, a header or a limit) the request itself
+    was refused (a request error: 400 under application/graphql-response+json)."""
     unavailable: bool = False
     """The database did not answer in time while the request ran."""
 

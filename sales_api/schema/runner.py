@@ -20,7 +20,7 @@ import logging
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from inspect import isawaitable
 from pathlib import Path
 from typing import Any
@@ -148,6 +148,9 @@ class HttpAnswer:
     failed: bool
     """The answer carries errors."""
     headers: tuple[tuple[bytes, bytes], ...] = ()
+    request_error: bool = False
+    """Nothing was executed: the request was refused before execution (its `data` is
+    null only because nothing ran)."""
 
 
 Unavailable = Callable[[BaseException], bool]
@@ -190,14 +193,21 @@ class GraphQLRunner:
             finally:
                 await self._close(context)
         except RequestRefused as refusal:
-            return self._one_error(400, _bad_request(str(refusal)), caller, None)
+            refused = self._one_error(400, _bad_request(str(refusal)), caller, None)
+            return replace(refused, request_error=True)
         except Exception as error:
             if not self.unavailable(error):
                 raise
             return self._unavailable(caller, context.operation_name)
         if context.unavailable:
             return self._unavailable(caller, context.operation_name)
-        return HttpAnswer(200, result, context.operation_name, context.failed)
+        return HttpAnswer(
+            200,
+            result,
+            context.operation_name,
+            context.failed,
+            request_error=context.failed and not context.executed,
+        )
 
     async def _close(self, context: SalesContext) -> None:
         try:
@@ -254,6 +264,7 @@ class GraphQLRunner:
         context.reader.single_use = (
             operation.kind is OperationType.QUERY and operation.root_fields == 1
         )
+        context.executed = True
         result = execute(
             self.schema._schema,
             operation.document,
@@ -266,6 +277,8 @@ class GraphQLRunner:
         if isawaitable(result):
             result = await result
         assert isinstance(result, ExecutionResult)
+        if result.data is None and result.errors and all(e.path is None for e in result.errors):
+            context.executed = False  # the variables were refused: nothing ran
         return self._answer(result.data, result.errors, context, cost)
 
     # -------------------------------------------------------------- checks

@@ -21,15 +21,42 @@ class BodyTooLarge(Exception):
     """The request body is (or says it is) over the limit."""
 
 
-def graphql_error_body(message: str, code: str, correlation_id: str) -> bytes:
-    return orjson.dumps(
-        {
-            "data": None,
-            "errors": [
-                {"message": message, "extensions": {"code": code, "correlationId": correlation_id}}
-            ],
-        }
-    )
+JSON = b"application/json"
+GRAPHQL_RESPONSE = b"application/graphql-response+json"
+
+
+def graphql_error_body(
+    message: str, code: str, correlation_id: str, *, with_data: bool = True
+) -> bytes:
+    error = {"message": message, "extensions": {"code": code, "correlationId": correlation_id}}
+    if not with_data:
+        return orjson.dumps({"errors": [error]})
+    return orjson.dumps({"data": None, "errors": [error]})
+
+
+def response_media_type(accept: bytes) -> bytes:
+    """The answer's media type by the request's Accept header (GraphQL over HTTP):
+    application/graphql-response+json when the client accepts it at least as much as
+    application/json; else application/json (also without an Accept header, as the
+    specification asks of servers during its transition)."""
+    if GRAPHQL_RESPONSE not in accept.lower():
+        return JSON
+    weights: dict[bytes, float] = {}
+    for part in accept.lower().split(b","):
+        media, *parameters = part.split(b";")
+        weight = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition(b"=")
+            if name.strip() == b"q":
+                try:
+                    weight = float(value.strip())
+                except ValueError:
+                    weight = 0.0
+        weights[media.strip()] = max(weight, weights.get(media.strip(), 0.0))
+    wanted = weights.get(GRAPHQL_RESPONSE, 0.0)
+    if wanted > 0 and wanted >= weights.get(JSON, 0.0):
+        return GRAPHQL_RESPONSE
+    return JSON
 
 
 async def verify_bearer(scope: Scope, verify_token: VerifyToken) -> VerifiedToken:
@@ -101,39 +128,40 @@ class SalesGraphQLView:
             return
         correlation_id = scope.get("state", {}).get("correlation_id", "")
         method = scope["method"]
+        accepts = next((v for n, v in scope["headers"] if n == b"accept"), b"")
+        media = response_media_type(accepts)
+
+        async def refuse(
+            status: int, message: str, code: str, headers: list[tuple[bytes, bytes]] | None = None
+        ) -> None:
+            body = graphql_error_body(message, code, correlation_id, with_data=media == JSON)
+            await _respond(send, status, body, headers, media)
+
         if method == "GET":
-            accepts = next((v for n, v in scope["headers"] if n == b"accept"), b"")
             if self.graphiql and b"text/html" in accepts:
                 response = explorer_page(scope["path"])
                 await response(scope, receive, send)
                 return
-            await _respond(
-                send,
-                405,
-                graphql_error_body(
-                    "Send GraphQL as a POST with a JSON body", "BAD_REQUEST", correlation_id
-                ),
-                [(b"allow", b"POST")],
+            await refuse(
+                405, "Send GraphQL as a POST with a JSON body", "BAD_REQUEST", [(b"allow", b"POST")]
             )
             return
         if method != "POST":
-            await _respond(
-                send,
-                405,
-                graphql_error_body("Use POST with a JSON body", "BAD_REQUEST", correlation_id),
-                [(b"allow", b"GET, POST")],
+            await refuse(
+                405, "Use POST with a JSON body", "BAD_REQUEST", [(b"allow", b"GET, POST")]
             )
             return
+        too_large = f"The request body is larger than {self._max_body_bytes} bytes"
         if declares_too_large(scope, self._max_body_bytes):
-            await self._too_large(send, correlation_id)  # refused before reading a byte
+            await refuse(413, too_large, "PAYLOAD_TOO_LARGE")  # before reading a byte
             return
         try:
             verified = await verify_bearer(scope, self._verify_token)
         except InvalidToken as error:
-            await _respond(
-                send,
+            await refuse(
                 401,
-                graphql_error_body(f"Unauthorized: {error}", "UNAUTHENTICATED", correlation_id),
+                f"Unauthorized: {error}",
+                "UNAUTHENTICATED",
                 [(b"www-authenticate", b'Bearer error="invalid_token"')],
             )
             return
@@ -143,29 +171,29 @@ class SalesGraphQLView:
         try:
             body = await read_body(scope, receive, self._max_body_bytes)
         except BodyTooLarge:
-            await self._too_large(send, correlation_id)
+            await refuse(413, too_large, "PAYLOAD_TOO_LARGE")
             return
         except ClientDisconnect:
             return
         refusal = _body_problem(scope, body)
         if refusal is not None:
-            await _respond(send, 400, graphql_error_body(refusal, "BAD_REQUEST", correlation_id))
+            await refuse(400, refusal, "BAD_REQUEST")
             return
         try:
             decoded = decode_body(body)
         except MalformedBody as malformed:
-            await _respond(
-                send, 400, graphql_error_body(str(malformed), "BAD_REQUEST", correlation_id)
-            )
+            await refuse(400, str(malformed), "BAD_REQUEST")
             return
         answer = await self._respond(decoded, _caller(scope, verified, correlation_id))
         state["operation_name"] = answer.operation_name
         state["graphql_errors"] = answer.failed
-        await _respond(send, answer.status, orjson.dumps(answer.body), list(answer.headers))
-
-    async def _too_large(self, send: Send, correlation_id: str) -> None:
-        message = f"The request body is larger than {self._max_body_bytes} bytes"
-        await _respond(send, 413, graphql_error_body(message, "PAYLOAD_TOO_LARGE", correlation_id))
+        status, body = answer.status, answer.body
+        if media == GRAPHQL_RESPONSE and answer.request_error:
+            # A request error under application/graphql-response+json: a 4xx status and
+            # no `data` entry (nothing was executed).
+            status = 400 if status == 200 else status
+            body = {key: value for key, value in body.items() if key != "data"}
+        await _respond(send, status, orjson.dumps(body), list(answer.headers), media)
 
 
 def _body_problem(scope: Scope, body: bytes) -> str | None:
@@ -195,14 +223,18 @@ def _caller(scope: Scope, verified: VerifiedToken, correlation_id: str) -> Calle
 
 
 async def _respond(
-    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
+    send: Send,
+    status: int,
+    body: bytes,
+    headers: list[tuple[bytes, bytes]] | None = None,
+    media: bytes = JSON,
 ) -> None:
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", b"application/json"),
+                (b"content-type", media + b"; charset=utf-8" if media != JSON else media),
                 (b"content-length", str(len(body)).encode()),
                 *(headers or []),
             ],
