@@ -125,9 +125,12 @@ async def webhook_rounds(client: Client, args: argparse.Namespace) -> dict[str, 
 async def draft_order(client: Client, rng: random.Random) -> dict[str, Any]:
     from bench.sales import STOPS_WEST
 
+    # One leg, either way, over the coming days: thousands of drafts must find seats.
+    stops = list(STOPS_WEST) if rng.random() < 0.5 else list(reversed(STOPS_WEST))
+    leg = rng.randrange(len(stops) - 1)
     search = {
-        "fromStopPlaceId": STOPS_WEST[0],
-        "toStopPlaceId": STOPS_WEST[-1],
+        "fromStopPlaceId": stops[leg],
+        "toStopPlaceId": stops[leg + 1],
         "date": _day(rng),
         "travellers": [{"id": "t0", "userType": "ADULT"}],
     }

@@ -274,7 +274,8 @@ def create_app(
         graphiql=settings.graphiql_enabled,
         max_body_bytes=settings.max_body_bytes,
     )
-    routes.append(Route(GRAPHQL_PATH, view, methods=["GET", "POST"]))
+    # First: nearly every request is GraphQL, and Starlette tries the routes in order.
+    routes.insert(0, Route(GRAPHQL_PATH, view, methods=["GET", "POST"]))
     subscriptions = SubscriptionRunner(runner)
 
     async def open_stream(payload: object, caller: Caller) -> Any:
