@@ -82,7 +82,16 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'sales-test.db'}"
     elif url.startswith("postgresql"):
         base = url
-        url, own = _own_postgres_database(base)
+        try:
+            url, own = _own_postgres_database(base)
+        except Exception as error:  # one clear stop, not every test failing on its own
+            shown = make_url(base).render_as_string(hide_password=True)
+            pytest.exit(
+                f"SALES_TEST_DATABASE_URL={shown}: cannot make the run's database beside it "
+                f"({type(error).__name__}: {error}). The database named must exist, and the "
+                "role must be allowed to create databases.",
+                returncode=2,
+            )
     upgrade(url)
 
     async def seed() -> None:

@@ -29,3 +29,25 @@ def head_revision() -> str:
     head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
     assert head is not None
     return head
+
+
+def current_revision(database_url: str) -> str | None:
+    """The database's revision now (None: never migrated). Not inside a running loop."""
+    import asyncio
+
+    from sqlalchemy import inspect, text
+
+    from sales_api.persistence.database import create_engine
+
+    async def read() -> str | None:
+        engine = create_engine(database_url)
+        try:
+            async with engine.connect() as connection:
+                tables = await connection.run_sync(lambda c: inspect(c).get_table_names())
+                if "alembic_version" not in tables:
+                    return None
+                return await connection.scalar(text("SELECT version_num FROM alembic_version"))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(read())
