@@ -46,7 +46,8 @@ def current_revision(database_url: str) -> str | None:
                 tables = await connection.run_sync(lambda c: inspect(c).get_table_names())
                 if "alembic_version" not in tables:
                     return None
-                return await connection.scalar(text("SELECT version_num FROM alembic_version"))
+                found = await connection.scalar(text("SELECT version_num FROM alembic_version"))
+                return None if found is None else str(found)
         finally:
             await engine.dispose()
 

@@ -187,13 +187,13 @@ class SalesGraphQLView:
         answer = await self._respond(decoded, _caller(scope, verified, correlation_id))
         state["operation_name"] = answer.operation_name
         state["graphql_errors"] = answer.failed
-        status, body = answer.status, answer.body
+        status, result = answer.status, answer.body
         if media == GRAPHQL_RESPONSE and answer.request_error:
             # A request error under application/graphql-response+json: a 4xx status and
             # no `data` entry (nothing was executed).
             status = 400 if status == 200 else status
-            body = {key: value for key, value in body.items() if key != "data"}
-        await _respond(send, status, orjson.dumps(body), list(answer.headers), media)
+            result = {key: value for key, value in result.items() if key != "data"}
+        await _respond(send, status, orjson.dumps(result), list(answer.headers), media)
 
 
 def _body_problem(scope: Scope, body: bytes) -> str | None:
