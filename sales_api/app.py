@@ -44,6 +44,7 @@ from sales_api.provider.simulator import SimulatedPaymentProvider
 from sales_api.provider.time_limit import TimeLimitedProvider
 from sales_api.queries.reader import Reader
 from sales_api.queries.source import read_source
+from sales_api.schema.budgets import CostBudgets
 from sales_api.schema.build import build_schema
 from sales_api.schema.context import SalesContext
 from sales_api.schema.operations import DocumentCache
@@ -266,6 +267,11 @@ def create_app(
         persisted=PersistedQueries.from_manifest(
             settings.persisted_queries_file,
             registered_only=settings.persisted_queries == "registered",
+        ),
+        budgets=(
+            CostBudgets(settings.client_cost_budget, settings.client_cost_refill_per_second)
+            if settings.client_cost_budget
+            else None
         ),
     )
     view = SalesGraphQLView(

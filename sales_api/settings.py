@@ -234,6 +234,19 @@ class Settings(BaseSettings):
         description="highest cost of an operation: every field 1, a list's selection times "
         "its size (`perPage`, else 10); see docs/limits.md",
     )
+    client_cost_budget: int = Field(
+        default=0,
+        ge=0,
+        le=1_000_000_000,
+        description="fair use: the query cost a client id may spend before it waits (HTTP 429 "
+        "with Retry-After); 0 turns budgets off. Per process; see docs/limits.md",
+    )
+    client_cost_refill_per_second: int = Field(
+        default=10_000,
+        ge=1,
+        le=1_000_000_000,
+        description="fair use: the cost given back to each client's budget every second",
+    )
     max_mutations: int = Field(
         default=5, ge=1, le=100, description="most mutations in one operation"
     )

@@ -63,6 +63,9 @@ class SalesContext:
     """The prepared operation being run (schema.operations.PreparedOperation)."""
     failed: bool = False
     """The answer carries errors (for the access log and the metrics)."""
+    budget: Any = None
+    """What the client's cost budget holds after this operation (schema.budgets.Spent),
+    when budgets are on."""
     executed: bool = False
     """Execution began: errors from here on are field errors of an answer with `data`;
     before it (parse, validation, variables, a header or a limit) the request itself

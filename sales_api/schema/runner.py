@@ -31,6 +31,7 @@ from strawberry.execution import optimized_is_awaitable
 
 from sales_api.domain.caller import Caller, PermissionDenied
 from sales_api.domain.errors import SalesError
+from sales_api.schema.budgets import CostBudgets, Spent
 from sales_api.schema.context import SalesContext
 from sales_api.schema.execution import SalesExecutionContext
 from sales_api.schema.limits import MAX_REPORTED_COST, QUERY_TOO_COMPLEX
@@ -45,6 +46,14 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 class RequestRefused(Exception):
     """The request cannot be taken at all (HTTP 400 with a BAD_REQUEST error)."""
+
+
+class Throttled(Exception):
+    """The client's cost budget holds less than the operation costs (HTTP 429)."""
+
+    def __init__(self, spent: Spent) -> None:
+        super().__init__("cost budget spent")
+        self.spent = spent
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +181,7 @@ class GraphQLRunner:
         max_mutations: int,
         hide_suggestions: bool,
         persisted: PersistedQueries,
+        budgets: CostBudgets | None = None,
     ) -> None:
         self.schema = schema
         self.documents = documents
@@ -181,6 +191,7 @@ class GraphQLRunner:
         self.max_mutations = max_mutations
         self.hide_suggestions = hide_suggestions
         self.persisted = persisted
+        self.budgets = budgets
 
     async def respond(self, body: object, caller: Caller) -> HttpAnswer:
         """A decoded JSON body answered: 200 with the GraphQL result, 400 with one
@@ -195,6 +206,8 @@ class GraphQLRunner:
         except RequestRefused as refusal:
             refused = self._one_error(400, _bad_request(str(refusal)), caller, None)
             return replace(refused, request_error=True)
+        except Throttled as throttled:
+            return self._throttled(throttled.spent, caller, context.operation_name)
         except Exception as error:
             if not self.unavailable(error):
                 raise
@@ -226,6 +239,17 @@ class GraphQLRunner:
         answer = self._one_error(503, error, caller, operation_name)
         retry = (b"retry-after", str(RETRY_AFTER_SECONDS).encode())
         return HttpAnswer(answer.status, answer.body, operation_name, True, (retry,))
+
+    def _throttled(self, spent: Spent, caller: Caller, operation_name: str | None) -> HttpAnswer:
+        error = GraphQLError(
+            f"This client's query cost budget is spent ({spent.remaining} of {spent.capacity} "
+            f"left, {spent.per_second} back every second); retry after {spent.retry_after} s",
+            extensions={"code": "THROTTLED"},
+        )
+        answer = self._one_error(429, error, caller, operation_name)
+        body = {**answer.body, "extensions": {"cost": {"budget": spent.as_extension()}}}
+        retry = (b"retry-after", str(spent.retry_after).encode())
+        return HttpAnswer(429, body, operation_name, True, (retry,), request_error=True)
 
     def _one_error(
         self, status: int, error: GraphQLError, caller: Caller, operation_name: str | None
@@ -261,6 +285,10 @@ class GraphQLRunner:
         refusal = self.refusal(prepared.text_problem, operation, context, variables, cost)
         if refusal is not None:
             return self._answer(None, [refusal], context, cost)
+        if self.budgets is not None:
+            context.budget = self.budgets.spend(context.caller.client_id, cost)
+            if context.budget.refused:
+                raise Throttled(context.budget)
         context.reader.single_use = (
             operation.kind is OperationType.QUERY and operation.root_fields == 1
         )
@@ -377,6 +405,8 @@ class GraphQLRunner:
         if cost is not None:
             reported = min(cost, MAX_REPORTED_COST)
             body["extensions"] = {"cost": {"requested": reported, "maximum": self.max_cost}}
+            if context.budget is not None:
+                body["extensions"]["cost"]["budget"] = context.budget.as_extension()
         return body
 
     def shape(self, error: GraphQLError, correlation_id: str) -> GraphQLError:
