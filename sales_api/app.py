@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
+from opentelemetry.trace import TracerProvider
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
@@ -37,6 +38,7 @@ from sales_api.persistence.outbox_repository import SqlOutbox
 from sales_api.persistence.readiness import readiness_check
 from sales_api.persistence.reference_data import SqlReferenceData
 from sales_api.persistence.ticket_keys import SqlTicketKeys
+from sales_api.persistence.tracing import StatementSpans, trace_statements
 from sales_api.persistence.unit_of_work import SqlUnitOfWorkFactory
 from sales_api.persistence.webhooks_repository import SqlWebhookOutbox
 from sales_api.provider.ledger import FileLedger
@@ -63,6 +65,7 @@ from sales_api.web.subscriptions import SubscriptionEndpoint
 from sales_api.web.ticket_routes import ticket_keys_endpoint, ticket_pdf_endpoint
 from sales_api.web.ticket_signing import JoseTicketSigner
 from sales_api.web.tokens import HttpKeySource, KeySource, StaticKeySource, TokenVerifier
+from sales_api.web.tracing import TracingMiddleware, otlp_tracer_provider
 from sales_api.web.unavailable import UnavailableMiddleware
 
 GRAPHQL_PATH = "/sales/v1/graphql"
@@ -157,8 +160,10 @@ def create_app(
     key_source: KeySource | None = None,
     payment_provider: PaymentProvider | None = None,
     message_sender: MessageSender | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> Starlette:
-    """The whole service. `clock`, `key_source` and `payment_provider` may be replaced."""
+    """The whole service. `clock`, `key_source` and `payment_provider` may be replaced.
+    Tracing is on with `tracer_provider`, or with SALES_TRACING_OTLP_ENDPOINT."""
     clock = clock or SystemClock()
     simulator: SimulatedPaymentProvider | None = None
     if payment_provider is None:
@@ -173,6 +178,13 @@ def create_app(
     dispatch = EventDispatch(hub, notify=on_postgres)
     uow_factory = SqlUnitOfWorkFactory(engine, dispatch)
     reads = read_source(engine, timeout=settings.database_timeout_seconds)
+    own_tracer_provider = None
+    if tracer_provider is None and settings.tracing_otlp_endpoint:
+        tracer_provider = own_tracer_provider = otlp_tracer_provider(settings.tracing_otlp_endpoint)
+    tracer = tracer_provider.get_tracer("sales_api") if tracer_provider is not None else None
+    if tracer is not None:
+        trace_statements(engine, tracer)
+        reads.spans = StatementSpans(tracer, engine.dialect.name)
     database = DatabaseStatus()
 
     def unavailable(error: BaseException) -> bool:
@@ -361,6 +373,10 @@ def create_app(
             await webhook_sender.close()
             await reads.close()
             await engine.dispose()
+            if own_tracer_provider is not None:
+                # What is batched is sent, on a thread: a collector that does not answer
+                # must not freeze the loop (the exporter gives up after its timeout).
+                await asyncio.to_thread(own_tracer_provider.shutdown)
 
     app = Starlette(routes=routes, lifespan=lifespan)
     # Added innermost first: CORS is outermost, so a preflight is answered before anything
@@ -368,6 +384,8 @@ def create_app(
     app.add_middleware(UnavailableMiddleware, unavailable=unavailable)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(CorrelationMiddleware)
+    if tracer is not None:
+        app.add_middleware(TracingMiddleware, tracer=tracer)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

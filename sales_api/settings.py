@@ -234,6 +234,12 @@ class Settings(BaseSettings):
         description="highest cost of an operation: every field 1, a list's selection times "
         "its size (`perPage`, else 10); see docs/limits.md",
     )
+    tracing_otlp_endpoint: str | None = Field(
+        default=None,
+        description="OpenTelemetry: send traces by OTLP over HTTP to this URL (a collector's "
+        "`/v1/traces`); a span per request, per batch read and per SQL statement. Unset: "
+        "no tracing",
+    )
     client_cost_budget: int = Field(
         default=0,
         ge=0,

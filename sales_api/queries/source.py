@@ -12,6 +12,7 @@ snapshot.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
@@ -22,6 +23,7 @@ from typing import Any, Protocol
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from sales_api.persistence.tracing import StatementSpans
 from sales_api.queries.plans import Reading, register_dialect
 
 PG_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
@@ -48,6 +50,8 @@ class ReadSource(Protocol):
     observers: list[Observer]
     answered: list[Callable[[], None]]
     """Told after each reading that the database answered (the outage log's end)."""
+    spans: StatementSpans | None
+    """OpenTelemetry spans per reading and per statement, when tracing is on."""
 
     async def session(self) -> Session: ...
 
@@ -68,11 +72,16 @@ def _sqlite_argument(value: Any) -> Any:
     return value
 
 
+Traced = Callable[[str], contextlib.AbstractContextManager[None]]
+"""A span around a statement (when tracing is on)."""
+
+
 def drive_sqlite(
     connection: sqlite3.Connection,
     reading: Reading,
     commit: bool,
     observe: Callable[[str, Sequence[Any]], None] | None = None,
+    traced: Traced | None = None,
 ) -> Any:
     """Runs a reading on this thread's connection."""
     try:
@@ -82,7 +91,11 @@ def drive_sqlite(
             values = [_sqlite_argument(a) for a in arguments]
             if observe is not None:
                 observe(sql, values)
-            rows = connection.execute(sql, values).fetchall()
+            if traced is None:
+                rows = connection.execute(sql, values).fetchall()
+            else:
+                with traced(sql):
+                    rows = connection.execute(sql, values).fetchall()
             query = reading.send(rows)
     except StopIteration as stop:
         return stop.value
@@ -126,7 +139,7 @@ class _SqliteConnection:
     def _past_deadline(self) -> int:
         return 1 if time.monotonic() > self.deadline else 0
 
-    def run(self, reading: Reading, begin: bool, commit: bool) -> Any:
+    def run(self, reading: Reading, begin: bool, commit: bool, traced: Traced | None) -> Any:
         if self.connection is None:
             self.open()
         connection = self.connection
@@ -135,7 +148,7 @@ class _SqliteConnection:
         observe = self._observe if self.observers else None
         if begin and not connection.in_transaction:
             _execute(connection, "BEGIN", observe)
-        return drive_sqlite(connection, reading, commit, observe)
+        return drive_sqlite(connection, reading, commit, observe, traced)
 
     def end(self) -> None:
         if self.connection is not None and self.connection.in_transaction:
@@ -158,9 +171,22 @@ class SqliteSession:
         assert connection is not None, "the session is closed"
         loop = asyncio.get_running_loop()
         begin = not single or self._open
-        result = await loop.run_in_executor(
-            connection.executor, connection.run, reading, begin, last
-        )
+        spans = self._source.spans
+        if spans is None:
+            result = await loop.run_in_executor(
+                connection.executor, connection.run, reading, begin, last, None
+            )
+        else:
+            with spans.reading("sales.read"):
+                # The statements run on the connection's thread; their parent is this span.
+                parent = spans.parent()
+
+                def traced(sql: str) -> contextlib.AbstractContextManager[None]:
+                    return spans.statement(sql, parent)
+
+                result = await loop.run_in_executor(
+                    connection.executor, connection.run, reading, begin, last, traced
+                )
         self._open = begin and not last
         return result
 
@@ -200,6 +226,7 @@ class SqliteReadSource:
         self._all: list[_SqliteConnection] = []
         self.observers: list[Observer] = []
         self.answered: list[Callable[[], None]] = []
+        self.spans: StatementSpans | None = None
 
     async def session(self) -> Session:
         await self._available.acquire()
@@ -225,9 +252,12 @@ class SqliteReadSource:
 
 
 class PostgresSession:
-    def __init__(self, engine: AsyncEngine, observers: list[Observer]) -> None:
+    def __init__(
+        self, engine: AsyncEngine, observers: list[Observer], spans: StatementSpans | None
+    ) -> None:
         self._engine = engine
         self._observers = observers
+        self._spans = spans
         self._connection: AsyncConnection | None = None
         self._driver: Any = None
         self._open = False
@@ -247,6 +277,12 @@ class PostgresSession:
         return self._driver
 
     async def run(self, reading: Reading, *, last: bool, single: bool) -> Any:
+        if self._spans is None:
+            return await self._run(reading, last=last, single=single)
+        with self._spans.reading("sales.read"):
+            return await self._run(reading, last=last, single=single)
+
+    async def _run(self, reading: Reading, *, last: bool, single: bool) -> Any:
         connection = await self._driver_connection()
         if not single and not self._open:
             await self._execute(PG_SNAPSHOT)
@@ -256,7 +292,12 @@ class PostgresSession:
             while True:
                 sql, arguments = query
                 self._observe(sql, arguments)
-                rows: Sequence[Any] = await connection.fetch(sql, *arguments)
+                rows: Sequence[Any]
+                if self._spans is None:
+                    rows = await connection.fetch(sql, *arguments)
+                else:
+                    with self._spans.statement(sql):
+                        rows = await connection.fetch(sql, *arguments)
                 query = reading.send(rows)
         except StopIteration as stop:
             return stop.value
@@ -290,9 +331,10 @@ class PostgresReadSource:
         self._engine = engine
         self.observers: list[Observer] = []
         self.answered: list[Callable[[], None]] = []
+        self.spans: StatementSpans | None = None
 
     async def session(self) -> Session:
-        return PostgresSession(self._engine, self.observers)
+        return PostgresSession(self._engine, self.observers, self.spans)
 
     async def close(self) -> None:
         return None
