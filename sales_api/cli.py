@@ -200,6 +200,11 @@ def token(args: argparse.Namespace) -> None:
 def export_schema(args: argparse.Namespace) -> None:
     from sales_api.schema.build import build_schema
 
+    if args.errors:
+        from sales_api.schema.error_reference import markdown_errors
+
+        print(markdown_errors(), end="")
+        return
     sdl = build_schema().as_str()
     if args.markdown:
         from sales_api.schema.reference import markdown_reference
@@ -318,6 +323,9 @@ def main(argv: list[str] | None = None) -> None:
     schema_parser = commands.add_parser("export-schema", help="print the GraphQL SDL")
     schema_parser.add_argument(
         "--markdown", action="store_true", help="the schema reference (docs/schema-reference.md)"
+    )
+    schema_parser.add_argument(
+        "--errors", action="store_true", help="the error reference (docs/errors.md)"
     )
     schema_parser.set_defaults(run=export_schema)
 

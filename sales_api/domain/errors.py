@@ -29,6 +29,68 @@ class ErrorCode(StrEnum):
     PAYMENT_PROVIDER_UNAVAILABLE = "PAYMENT_PROVIDER_UNAVAILABLE"
 
 
+# What each code means, one line each: the error reference (docs/errors.md) and the schema
+# are generated from it; a test keeps it whole.
+ERROR_MEANINGS: dict[ErrorCode, str] = {
+    ErrorCode.VALIDATION_FAILED: "An input value is malformed or out of range; `path` names it.",
+    ErrorCode.NOT_FOUND: (
+        "No such order, order line, reservation, payment, transaction, webhook subscription or"
+        " delivery for the caller's organisation (another organisation's ids answer the same)."
+    ),
+    ErrorCode.INVALID_STATE: (
+        "The thing is not in a state that allows this now (cancelled order, balance not 0.00,"
+        " transaction already captured, refund pending, ...); the message says which."
+    ),
+    ErrorCode.VERSION_CONFLICT: (
+        "`expectedVersion` (or `orderVersion`) is not the order's current version;"
+        " nothing was changed."
+    ),
+    ErrorCode.ORDER_EXPIRED: (
+        "The DRAFT order passed its `expireAt`: its unconfirmed changes are discarded and"
+        " its seats free; reserve again."
+    ),
+    ErrorCode.OFFER_NOT_FOUND: (
+        "The offer id is not one this service issued, or its product is no longer sold."
+    ),
+    ErrorCode.OFFER_EXPIRED: (
+        "The offer passed its `expireAt` (15 minutes) or its train has left; search again."
+    ),
+    ErrorCode.NO_SEATS_AVAILABLE: "Not enough free seats in the product's class on the segment.",
+    ErrorCode.SEAT_UNAVAILABLE: "A requested seat is taken on an overlapping segment.",
+    ErrorCode.CURRENCY_MISMATCH: "The currency given differs from the order's currency.",
+    ErrorCode.AMOUNT_MISMATCH: (
+        "The amount exceeds what is left to pay (the order's balance, or what is unpaid on"
+        " the payment)."
+    ),
+    ErrorCode.PAYMENT_INACTIVE: (
+        "The payment is deactivated, or was opened for another version of the order;"
+        " reactivate it with updatePayment or open a new one."
+    ),
+    ErrorCode.PAYMENT_DECLINED: (
+        "The payment provider refused the capture or the credit; nothing was charged, or"
+        " nothing given back (retry a refund with the same idempotencyKey)."
+    ),
+    ErrorCode.NOT_REFUNDABLE: (
+        "The order line's product is not refundable, or its train has left."
+    ),
+    ErrorCode.IDEMPOTENCY_KEY_REUSED: (
+        "The idempotencyKey was used for a different request (keys are kept at least 24 hours)."
+    ),
+    ErrorCode.DISTRIBUTION_CHANNEL_NOT_ALLOWED: (
+        "The Entur-Distribution-Channel header names a channel that is not registered for the"
+        " caller's organisation."
+    ),
+    ErrorCode.RECEIPT_NOT_AVAILABLE: (
+        "No receipt for that order version: only the current version, when it had a payment"
+        " or a credit."
+    ),
+    ErrorCode.PAYMENT_PROVIDER_UNAVAILABLE: (
+        "The payment provider did not answer in time; the capture or credit stays pending and"
+        " is settled later (never twice): retry with the same idempotencyKey."
+    ),
+}
+
+
 class SalesError(Exception):
     """A business rule said no. Mutations answer it in their payload; nothing is written."""
 

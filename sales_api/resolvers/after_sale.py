@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from sales_api.domain.services import after_sale as service
@@ -17,7 +19,10 @@ from sales_api.schema.context import Info
 from sales_api.schema.types import RefundPayload
 
 
-async def change_options(info: Info, order_id: strawberry.ID) -> ChangeOptionsType:
+async def change_options(
+    info: Info,
+    order_id: Annotated[strawberry.ID, strawberry.argument(description="The order's id.")],
+) -> ChangeOptionsType:
     context = info.context
     order, order_options, line_options = await service.find_change_options(
         context.reader, context.clock, context.caller, str(order_id)
@@ -26,7 +31,12 @@ async def change_options(info: Info, order_id: strawberry.ID) -> ChangeOptionsTy
 
 
 async def refund_options(
-    info: Info, order_id: strawberry.ID, order_line_ids: list[strawberry.ID] | None = None
+    info: Info,
+    order_id: Annotated[strawberry.ID, strawberry.argument(description="The order's id.")],
+    order_line_ids: Annotated[
+        list[strawberry.ID] | None,
+        strawberry.argument(description="Only these lines of the order; default: every line."),
+    ] = None,
 ) -> RefundOptionsType:
     context = info.context
     order, options = await service.find_refund_options(
@@ -39,7 +49,13 @@ async def refund_options(
     return refund_options_type(order, options)
 
 
-async def refund_order(info: Info, input: RefundOrderInput) -> RefundPayload:
+async def refund_order(
+    info: Info,
+    input: Annotated[
+        RefundOrderInput,
+        strawberry.argument(description="The order, the lines to refund and the key."),
+    ],
+) -> RefundPayload:
     context = info.context
 
     async def work() -> RefundPayload:

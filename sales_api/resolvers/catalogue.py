@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
 import strawberry
 
@@ -28,8 +29,22 @@ async def stop_places(info: Info) -> list[StopPlaceType]:
     return [stop_place_type(StopPlaceRef(s.id, s.name)) for s in found]
 
 
+FROM_STOP = "The stop place travelled from, e.g. NSR:StopPlace:337 (as stopPlaces lists)."
+TO_STOP = "The stop place travelled to."
+JOURNEY = "The service journey (a train run), as departures and offers name it."
+
+
 async def departures(
-    info: Info, from_stop_place_id: strawberry.ID, to_stop_place_id: strawberry.ID, date: date
+    info: Info,
+    from_stop_place_id: Annotated[strawberry.ID, strawberry.argument(description=FROM_STOP)],
+    to_stop_place_id: Annotated[strawberry.ID, strawberry.argument(description=TO_STOP)],
+    date: Annotated[
+        date,
+        strawberry.argument(
+            description="The local date (Europe/Oslo) of departure from the first stop place,"
+            " YYYY-MM-DD; past dates list nothing."
+        ),
+    ],
 ) -> list[DepartureType]:
     context = info.context
     segments = await service.find_departures(
@@ -43,7 +58,13 @@ async def departures(
     return [departure_type(segment) for segment in segments]
 
 
-async def offers(info: Info, search: OfferSearchInput) -> list[OfferType]:
+async def offers(
+    info: Info,
+    search: Annotated[
+        OfferSearchInput,
+        strawberry.argument(description="Where, when and who: the stop places, date, travellers."),
+    ],
+) -> list[OfferType]:
     context = info.context
     found = await service.search_offers(
         context.reader,
@@ -62,9 +83,9 @@ async def offers(info: Info, search: OfferSearchInput) -> list[OfferType]:
 
 async def seat_map(
     info: Info,
-    service_journey_id: strawberry.ID,
-    from_stop_place_id: strawberry.ID,
-    to_stop_place_id: strawberry.ID,
+    service_journey_id: Annotated[strawberry.ID, strawberry.argument(description=JOURNEY)],
+    from_stop_place_id: Annotated[strawberry.ID, strawberry.argument(description=FROM_STOP)],
+    to_stop_place_id: Annotated[strawberry.ID, strawberry.argument(description=TO_STOP)],
 ) -> SeatMapType:
     context = info.context
     segment, cars = await service.seat_map(

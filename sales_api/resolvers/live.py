@@ -5,6 +5,7 @@ the subscriber's organisation (one short read per message: no connection is held
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Annotated
 
 import strawberry
 
@@ -26,7 +27,13 @@ def _hub(info: Info) -> EventHub:
     return hub
 
 
-async def order_updated(info: Info, order_id: strawberry.ID) -> AsyncIterator[Built]:
+async def order_updated(
+    info: Info,
+    order_id: Annotated[
+        strawberry.ID,
+        strawberry.argument(description="The order's id; NOT_FOUND when the caller has none."),
+    ],
+) -> AsyncIterator[Built]:
     """The order now, then after every change committed to it."""
     caller = info.context.caller
     caller.require(Permission.SALES_READ)
@@ -59,9 +66,15 @@ async def order_updated(info: Info, order_id: strawberry.ID) -> AsyncIterator[Bu
 
 async def seat_map_updated(
     info: Info,
-    service_journey_id: strawberry.ID,
-    from_stop_place_id: strawberry.ID,
-    to_stop_place_id: strawberry.ID,
+    service_journey_id: Annotated[
+        strawberry.ID, strawberry.argument(description="The service journey (a train run).")
+    ],
+    from_stop_place_id: Annotated[
+        strawberry.ID, strawberry.argument(description="The stop place the segment starts at.")
+    ],
+    to_stop_place_id: Annotated[
+        strawberry.ID, strawberry.argument(description="The stop place the segment ends at.")
+    ],
 ) -> AsyncIterator[SeatMapType]:
     """The seat map now, then each time it looks different after a change on the journey
     (seats are public to every seller, so every organisation's changes count)."""
@@ -104,7 +117,11 @@ async def seat_map_updated(
 
 
 async def order_events(
-    info: Info, types: list[OrderEventType] | None = None
+    info: Info,
+    types: Annotated[
+        list[OrderEventType] | None,
+        strawberry.argument(description="Only events of these types; default: every type."),
+    ] = None,
 ) -> AsyncIterator[Built]:
     """The caller's organisation's events as they are committed (of `types`, if named)."""
     caller = info.context.caller

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Annotated
 
 import strawberry
 
@@ -10,7 +11,7 @@ from sales_api.domain.orders import Order
 from sales_api.domain.services import lifecycle
 from sales_api.domain.services import orders as service
 from sales_api.queries.selection import Built
-from sales_api.resolvers.pages import page_of
+from sales_api.resolvers.pages import FILTER, Page, PerPage, page_of
 from sales_api.resolvers.payloads import answer
 from sales_api.schema.context import Info
 from sales_api.schema.filters import OrderFilter, OrderSort
@@ -20,21 +21,32 @@ from sales_api.schema.sale_types import OrderRefInput
 from sales_api.schema.types import OrderPayload
 
 
-async def order(info: Info, id: strawberry.ID) -> Built | None:
+async def order(
+    info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The order's id.")]
+) -> Built | None:
     return await read_one(info, "Order", str(id))
 
 
 async def orders(
     info: Info,
-    page: int = 1,
-    per_page: int = 20,
-    filter: OrderFilter | None = None,
-    sort: list[OrderSort] | None = None,
+    page: Page = 1,
+    per_page: PerPage = 20,
+    filter: Annotated[OrderFilter | None, strawberry.argument(description=FILTER)] = None,
+    sort: Annotated[
+        list[OrderSort] | None,
+        strawberry.argument(
+            description="Sort keys, the first deciding first; default createdAt DESC (newest"
+            " first), id as tie-break."
+        ),
+    ] = None,
 ) -> Built:
     return await page_of(info, "Order", filter, page, per_page, sort)
 
 
-async def create_order(info: Info, input: CreateOrderInput) -> OrderPayload:
+async def create_order(
+    info: Info,
+    input: Annotated[CreateOrderInput, strawberry.argument(description="The new order's details.")],
+) -> OrderPayload:
     context = info.context
 
     async def work() -> OrderPayload:
@@ -52,7 +64,13 @@ async def create_order(info: Info, input: CreateOrderInput) -> OrderPayload:
     return await answer(info, work, lambda errors: OrderPayload(order_id=None, errors=errors))
 
 
-async def update_order(info: Info, input: UpdateOrderInput) -> OrderPayload:
+async def update_order(
+    info: Info,
+    input: Annotated[
+        UpdateOrderInput,
+        strawberry.argument(description="The order and the details to change; absent: kept."),
+    ],
+) -> OrderPayload:
     context = info.context
 
     async def work() -> OrderPayload:
@@ -76,7 +94,13 @@ async def update_order(info: Info, input: UpdateOrderInput) -> OrderPayload:
 def _lifecycle(
     change: Callable[[Info, lifecycle.OrderRef], Awaitable[Order]],
 ) -> Callable[[Info, OrderRefInput], Awaitable[OrderPayload]]:
-    async def resolve(info: Info, input: OrderRefInput) -> OrderPayload:
+    async def resolve(
+        info: Info,
+        input: Annotated[
+            OrderRefInput,
+            strawberry.argument(description="The order, and the version it is expected at."),
+        ],
+    ) -> OrderPayload:
         async def work() -> OrderPayload:
             ref = lifecycle.OrderRef(str(input.order_id), input.expected_version)
             return OrderPayload(order_id=(await change(info, ref)).id, errors=[])

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from sales_api.domain.services import payments as service
 from sales_api.queries.selection import Built
-from sales_api.resolvers.pages import page_of
+from sales_api.resolvers.pages import FILTER, Page, PerPage, page_of
 from sales_api.resolvers.payloads import answer, sales_error_type
 from sales_api.schema.context import Info
 from sales_api.schema.payment_types import (
@@ -21,18 +23,26 @@ from sales_api.schema.reads import read_one
 from sales_api.schema.types import PaymentPayload, SalesErrorType, TransactionPayload
 
 
-async def payment(info: Info, id: strawberry.ID) -> Built | None:
+async def payment(
+    info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The payment's id.")]
+) -> Built | None:
     return await read_one(info, "Payment", str(id))
 
 
 async def payments(
-    info: Info, page: int = 1, per_page: int = 20, filter: PaymentFilter | None = None
+    info: Info,
+    page: Page = 1,
+    per_page: PerPage = 20,
+    filter: Annotated[PaymentFilter | None, strawberry.argument(description=FILTER)] = None,
 ) -> Built:
     return await page_of(info, "Payment", filter, page, per_page)
 
 
 async def credits(
-    info: Info, page: int = 1, per_page: int = 20, filter: CreditFilter | None = None
+    info: Info,
+    page: Page = 1,
+    per_page: PerPage = 20,
+    filter: Annotated[CreditFilter | None, strawberry.argument(description=FILTER)] = None,
 ) -> Built:
     return await page_of(info, "Credit", filter, page, per_page)
 
@@ -41,7 +51,13 @@ def _no_payment(errors: list[SalesErrorType]) -> PaymentPayload:
     return PaymentPayload(payment_id=None, errors=errors)
 
 
-async def create_payment(info: Info, input: CreatePaymentInput) -> PaymentPayload:
+async def create_payment(
+    info: Info,
+    input: Annotated[
+        CreatePaymentInput,
+        strawberry.argument(description="The order, and the amount asked (default: its balance)."),
+    ],
+) -> PaymentPayload:
     context = info.context
 
     async def work() -> PaymentPayload:
@@ -60,7 +76,13 @@ async def create_payment(info: Info, input: CreatePaymentInput) -> PaymentPayloa
     return await answer(info, work, _no_payment)
 
 
-async def update_payment(info: Info, input: UpdatePaymentInput) -> PaymentPayload:
+async def update_payment(
+    info: Info,
+    input: Annotated[
+        UpdatePaymentInput,
+        strawberry.argument(description="The payment and what to change; absent: kept."),
+    ],
+) -> PaymentPayload:
     context = info.context
 
     async def work() -> PaymentPayload:
@@ -90,7 +112,13 @@ def _refused(errors: list[SalesErrorType]) -> TransactionPayload:
     return TransactionPayload(transaction_id=None, payment_id=None, order_id=None, errors=errors)
 
 
-async def create_transaction(info: Info, input: CreateTransactionInput) -> TransactionPayload:
+async def create_transaction(
+    info: Info,
+    input: Annotated[
+        CreateTransactionInput,
+        strawberry.argument(description="The payment, the amount and the provider's token."),
+    ],
+) -> TransactionPayload:
     context = info.context
 
     async def work() -> TransactionPayload:
@@ -110,7 +138,12 @@ async def create_transaction(info: Info, input: CreateTransactionInput) -> Trans
     return await answer(info, work, _refused)
 
 
-async def capture_transaction(info: Info, input: TransactionRefInput) -> TransactionPayload:
+async def capture_transaction(
+    info: Info,
+    input: Annotated[
+        TransactionRefInput, strawberry.argument(description="The transaction to capture.")
+    ],
+) -> TransactionPayload:
     context = info.context
 
     async def work() -> TransactionPayload:
@@ -129,7 +162,12 @@ async def capture_transaction(info: Info, input: TransactionRefInput) -> Transac
     return await answer(info, work, _refused)
 
 
-async def cancel_transaction(info: Info, input: TransactionRefInput) -> TransactionPayload:
+async def cancel_transaction(
+    info: Info,
+    input: Annotated[
+        TransactionRefInput, strawberry.argument(description="The transaction to cancel.")
+    ],
+) -> TransactionPayload:
     context = info.context
 
     async def work() -> TransactionPayload:

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import strawberry
+
 from sales_api.domain.services import reservations as service
 from sales_api.queries.selection import Built
-from sales_api.resolvers.pages import page_of
+from sales_api.resolvers.pages import FILTER, Page, PerPage, page_of
 from sales_api.resolvers.payloads import answer
 from sales_api.schema.context import Info
 from sales_api.schema.sale_types import ChangeSeatsInput, ReservationFilter, ReserveOffersInput
 from sales_api.schema.types import ReservationPayload, ReserveOffersPayload
 
 
-async def reserve_offers(info: Info, input: ReserveOffersInput) -> ReserveOffersPayload:
+async def reserve_offers(
+    info: Info,
+    input: Annotated[
+        ReserveOffersInput,
+        strawberry.argument(
+            description="The offers, with travellers and seats, and the order to add to."
+        ),
+    ],
+) -> ReserveOffersPayload:
     context = info.context
 
     async def work() -> ReserveOffersPayload:
@@ -36,7 +48,13 @@ async def reserve_offers(info: Info, input: ReserveOffersInput) -> ReserveOffers
     )
 
 
-async def change_seats(info: Info, input: ChangeSeatsInput) -> ReservationPayload:
+async def change_seats(
+    info: Info,
+    input: Annotated[
+        ChangeSeatsInput,
+        strawberry.argument(description="The reservation and the seats to move it to."),
+    ],
+) -> ReservationPayload:
     context = info.context
 
     async def work() -> ReservationPayload:
@@ -55,6 +73,9 @@ async def change_seats(info: Info, input: ChangeSeatsInput) -> ReservationPayloa
 
 
 async def reservations(
-    info: Info, page: int = 1, per_page: int = 20, filter: ReservationFilter | None = None
+    info: Info,
+    page: Page = 1,
+    per_page: PerPage = 20,
+    filter: Annotated[ReservationFilter | None, strawberry.argument(description=FILTER)] = None,
 ) -> Built:
     return await page_of(info, "Reservation", filter, page, per_page)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import strawberry
+
 from sales_api.domain.services import receipts as receipt_service
 from sales_api.domain.services import tickets as service
 from sales_api.domain.tickets import Language, TicketDistributionGroup
 from sales_api.queries.selection import Built
-from sales_api.resolvers.pages import page_of
+from sales_api.resolvers.pages import FILTER, Page, PerPage, page_of
 from sales_api.resolvers.payloads import answer
 from sales_api.schema.context import Info
 from sales_api.schema.ticket_types import (
@@ -28,7 +32,10 @@ def _no_groups(errors: list[SalesErrorType]) -> TicketDistributionsPayload:
     return TicketDistributionsPayload(group_ids=(), errors=errors)
 
 
-async def generate_tickets(info: Info, input: GenerateTicketsInput) -> TicketDistributionsPayload:
+async def generate_tickets(
+    info: Info,
+    input: Annotated[GenerateTicketsInput, strawberry.argument(description="The CONFIRMED order.")],
+) -> TicketDistributionsPayload:
     context = info.context
 
     async def work() -> TicketDistributionsPayload:
@@ -45,7 +52,10 @@ async def generate_tickets(info: Info, input: GenerateTicketsInput) -> TicketDis
 
 
 async def distribute_tickets(
-    info: Info, input: DistributeTicketsInput
+    info: Info,
+    input: Annotated[
+        DistributeTicketsInput, strawberry.argument(description="The order and the channel.")
+    ],
 ) -> TicketDistributionsPayload:
     context = info.context
 
@@ -64,7 +74,16 @@ async def distribute_tickets(
     return await answer(info, work, _no_groups)
 
 
-async def verify_ticket(info: Info, ticket_token: str) -> TicketVerificationType:
+async def verify_ticket(
+    info: Info,
+    ticket_token: Annotated[
+        str,
+        strawberry.argument(
+            description="The ticket's compact JWS (ticketToken, or the QR code's text);"
+            " at most 4096 characters."
+        ),
+    ],
+) -> TicketVerificationType:
     context = info.context
     result = await service.verify_ticket(
         context.reader, context.clock, context.ticket_signer, context.caller, ticket_token
@@ -77,12 +96,23 @@ async def verify_ticket(info: Info, ticket_token: str) -> TicketVerificationType
 
 
 async def ticket_distributions(
-    info: Info, page: int = 1, per_page: int = 20, filter: TicketDistributionFilter | None = None
+    info: Info,
+    page: Page = 1,
+    per_page: PerPage = 20,
+    filter: Annotated[
+        TicketDistributionFilter | None, strawberry.argument(description=FILTER)
+    ] = None,
 ) -> Built:
     return await page_of(info, "TicketDistribution", filter, page, per_page)
 
 
-async def send_receipt(info: Info, input: SendReceiptInput) -> ReceiptPayload:
+async def send_receipt(
+    info: Info,
+    input: Annotated[
+        SendReceiptInput,
+        strawberry.argument(description="The order and where to send its receipt."),
+    ],
+) -> ReceiptPayload:
     context = info.context
 
     async def work() -> ReceiptPayload:
@@ -103,6 +133,9 @@ async def send_receipt(info: Info, input: SendReceiptInput) -> ReceiptPayload:
 
 
 async def receipts(
-    info: Info, page: int = 1, per_page: int = 20, filter: ReceiptFilter | None = None
+    info: Info,
+    page: Page = 1,
+    per_page: PerPage = 20,
+    filter: Annotated[ReceiptFilter | None, strawberry.argument(description=FILTER)] = None,
 ) -> Built:
     return await page_of(info, "Receipt", filter, page, per_page)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import strawberry
+
 from sales_api.domain.services import webhooks as service
 from sales_api.queries.selection import Built
-from sales_api.resolvers.pages import page_of
+from sales_api.resolvers.pages import FILTER, Page, PerPage, page_of
 from sales_api.resolvers.payloads import answer
 from sales_api.schema.context import Info
 from sales_api.schema.types import SalesErrorType
@@ -23,7 +27,11 @@ def _no_subscription(errors: list[SalesErrorType]) -> WebhookSubscriptionPayload
 
 
 async def create_webhook_subscription(
-    info: Info, input: CreateWebhookSubscriptionInput
+    info: Info,
+    input: Annotated[
+        CreateWebhookSubscriptionInput,
+        strawberry.argument(description="The URL and the event types it receives."),
+    ],
 ) -> WebhookSubscriptionPayload:
     context = info.context
 
@@ -47,7 +55,10 @@ async def create_webhook_subscription(
 
 
 async def delete_webhook_subscription(
-    info: Info, input: WebhookSubscriptionRefInput
+    info: Info,
+    input: Annotated[
+        WebhookSubscriptionRefInput, strawberry.argument(description="The subscription.")
+    ],
 ) -> WebhookSubscriptionPayload:
     context = info.context
 
@@ -60,7 +71,12 @@ async def delete_webhook_subscription(
     return await answer(info, work, _no_subscription)
 
 
-async def redeliver_webhook(info: Info, input: RedeliverWebhookInput) -> WebhookDeliveryPayload:
+async def redeliver_webhook(
+    info: Info,
+    input: Annotated[
+        RedeliverWebhookInput, strawberry.argument(description="The delivery to make again.")
+    ],
+) -> WebhookDeliveryPayload:
     context = info.context
 
     async def work() -> WebhookDeliveryPayload:
@@ -74,13 +90,16 @@ async def redeliver_webhook(info: Info, input: RedeliverWebhookInput) -> Webhook
     )
 
 
-async def webhook_subscriptions(info: Info, page: int = 1, per_page: int = 20) -> Built:
+async def webhook_subscriptions(info: Info, page: Page = 1, per_page: PerPage = 20) -> Built:
     """The caller's organisation's subscriptions, deleted ones included (inactive)."""
     return await page_of(info, "WebhookSubscription", None, page, per_page)
 
 
 async def webhook_deliveries(
-    info: Info, page: int = 1, per_page: int = 20, filter: WebhookDeliveryFilter | None = None
+    info: Info,
+    page: Page = 1,
+    per_page: PerPage = 20,
+    filter: Annotated[WebhookDeliveryFilter | None, strawberry.argument(description=FILTER)] = None,
 ) -> Built:
     """The caller's organisation's deliveries, newest first."""
     return await page_of(info, "WebhookDelivery", filter, page, per_page)

@@ -72,13 +72,24 @@ class RefundType:
 
 @strawberry.input(name="RefundOrderInput")
 class RefundOrderInput:
-    order_id: strawberry.ID
-    expected_version: int | None = None
+    order_id: strawberry.ID = strawberry.field(description="The CONFIRMED order.")
+    expected_version: int | None = strawberry.field(
+        default=None,
+        description="Refuse with VERSION_CONFLICT unless the order is at this version.",
+    )
     order_line_ids: list[strawberry.ID] | None = strawberry.field(
         default=None, description="Defaults to every refundable order line."
     )
-    reason: str | None = None
-    idempotency_key: str
+    reason: str | None = strawberry.field(
+        default=None, description="Why, kept with the refund; at most 500 characters."
+    )
+    idempotency_key: str = strawberry.field(
+        description=(
+            "Required, 1 to 200 characters: a retry with the same key and input answers the first "
+            "refund, or finishes it when the provider refused or did not answer; the key with "
+            "other input is IDEMPOTENCY_KEY_REUSED."
+        )
+    )
 
 
 def _option(option: domain.ChangeOption) -> ChangeOptionType:

@@ -43,14 +43,26 @@ class OrderEventObject:
 
 @strawberry.input(name="OrderEventTypeFilter")
 class OrderEventTypeFilter:
-    eq: domain.OrderEventType | None = None
-    ne: domain.OrderEventType | None = None
-    in_: list[domain.OrderEventType] | None = strawberry.field(default=None, name="in")
-    nin: list[domain.OrderEventType] | None = None
+    eq: domain.OrderEventType | None = strawberry.field(default=None, description="This type.")
+    ne: domain.OrderEventType | None = strawberry.field(
+        default=None, description="Any type but this."
+    )
+    in_: list[domain.OrderEventType] | None = strawberry.field(
+        default=None, name="in", description="One of these types."
+    )
+    nin: list[domain.OrderEventType] | None = strawberry.field(
+        default=None, description="None of these types."
+    )
 
 
 @strawberry.input(name="OrderEventFilter")
 class OrderEventFilter:
-    order_id: IdFilter | None = None
-    type: OrderEventTypeFilter | None = None
-    occurred_at: DateTimeFilter | None = None
+    order_id: IdFilter | None = strawberry.field(
+        default=None, description="The order it happened to."
+    )
+    type: OrderEventTypeFilter | None = strawberry.field(
+        default=None, description="The event's type."
+    )
+    occurred_at: DateTimeFilter | None = strawberry.field(
+        default=None, description="When it happened."
+    )

@@ -81,66 +81,134 @@ class PaymentRefType:
 
 @strawberry.input(name="TransactionStatusFilter")
 class TransactionStatusFilter:
-    eq: domain.TransactionStatus | None = None
-    ne: domain.TransactionStatus | None = None
-    in_: list[domain.TransactionStatus] | None = strawberry.field(default=None, name="in")
-    nin: list[domain.TransactionStatus] | None = None
+    eq: domain.TransactionStatus | None = strawberry.field(default=None, description="This status.")
+    ne: domain.TransactionStatus | None = strawberry.field(
+        default=None, description="Any status but this."
+    )
+    in_: list[domain.TransactionStatus] | None = strawberry.field(
+        default=None, name="in", description="One of these statuses."
+    )
+    nin: list[domain.TransactionStatus] | None = strawberry.field(
+        default=None, description="None of these statuses."
+    )
 
 
 @strawberry.input(name="PaymentFilter")
 class PaymentFilter:
-    id: IdFilter | None = None
-    order_id: IdFilter | None = None
-    order_version: IntFilter | None = None
-    total_amount: AmountFilter | None = None
-    currency: StringFilter | None = None
+    id: IdFilter | None = strawberry.field(default=None, description="The payment's id.")
+    order_id: IdFilter | None = strawberry.field(default=None, description="The order it is for.")
+    order_version: IntFilter | None = strawberry.field(
+        default=None, description="The order version it was opened for."
+    )
+    total_amount: AmountFilter | None = strawberry.field(
+        default=None, description='The amount it asks, a decimal string like "805.50".'
+    )
+    currency: StringFilter | None = strawberry.field(
+        default=None, description="ISO 4217 code, e.g. NOK."
+    )
     transaction_status: TransactionStatusFilter | None = strawberry.field(
         default=None, description="Payments having at least one transaction in this status."
     )
-    created_at: DateTimeFilter | None = None
+    created_at: DateTimeFilter | None = strawberry.field(
+        default=None, description="When it was opened."
+    )
 
 
 @strawberry.input(name="CreditFilter")
 class CreditFilter:
-    id: IdFilter | None = None
-    order_id: IdFilter | None = None
-    payment_id: IdFilter | None = None
-    amount: AmountFilter | None = None
-    created_at: DateTimeFilter | None = None
+    id: IdFilter | None = strawberry.field(default=None, description="The credit's id.")
+    order_id: IdFilter | None = strawberry.field(
+        default=None, description="The order it gave money back for."
+    )
+    payment_id: IdFilter | None = strawberry.field(
+        default=None, description="The payment whose transaction it credits."
+    )
+    amount: AmountFilter | None = strawberry.field(
+        default=None, description='The amount given back, a decimal string like "805.50".'
+    )
+    created_at: DateTimeFilter | None = strawberry.field(
+        default=None, description="When it was recorded."
+    )
 
 
 @strawberry.input(name="CreatePaymentInput")
 class CreatePaymentInput:
-    order_id: strawberry.ID
+    order_id: strawberry.ID = strawberry.field(description="The order to pay.")
     order_version: int | None = strawberry.field(
         default=None, description="Defaults to the order's current version."
     )
     total_amount: Decimal | None = strawberry.field(
         default=None, description="Defaults to the order's balance."
     )
-    currency: str | None = None
-    idempotency_key: str | None = None
+    currency: str | None = strawberry.field(
+        default=None,
+        description=(
+            "ISO 4217 code; must be the order's currency (CURRENCY_MISMATCH); default: the order's."
+        ),
+    )
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description=(
+            "1 to 200 characters of the caller's choosing: a retry with the same key and input "
+            "answers the first result, for at least 24 hours; the key with other input is "
+            "IDEMPOTENCY_KEY_REUSED."
+        ),
+    )
 
 
 @strawberry.input(name="UpdatePaymentInput")
 class UpdatePaymentInput:
-    payment_id: strawberry.ID
-    active: bool | None = None
-    total_amount: Decimal | None = None
+    payment_id: strawberry.ID = strawberry.field(description="The payment's id.")
+    active: bool | None = strawberry.field(
+        default=None,
+        description=(
+            "false deactivates the payment; true reactivates it (for the order's current version "
+            "only)."
+        ),
+    )
+    total_amount: Decimal | None = strawberry.field(
+        default=None,
+        description=(
+            "The new amount, a decimal above 0.00; only while nothing of the payment is captured."
+        ),
+    )
 
 
 @strawberry.input(name="CreateTransactionInput")
 class CreateTransactionInput:
-    payment_id: strawberry.ID
-    payment_type: domain.PaymentType
-    amount: Decimal
+    payment_id: strawberry.ID = strawberry.field(
+        description="The active payment it takes money for."
+    )
+    payment_type: domain.PaymentType = strawberry.field(
+        description="How the customer pays, e.g. VISA."
+    )
+    amount: Decimal = strawberry.field(
+        description=(
+            "Above 0.00 and at most what is unpaid on the payment and the order's balance, e.g. "
+            '"805.50".'
+        )
+    )
     payment_token: str | None = strawberry.field(
         default=None, description="Opaque token from the payment provider's client SDK."
     )
-    idempotency_key: str | None = None
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description=(
+            "1 to 200 characters of the caller's choosing: a retry with the same key and input "
+            "answers the first result, for at least 24 hours; the key with other input is "
+            "IDEMPOTENCY_KEY_REUSED."
+        ),
+    )
 
 
 @strawberry.input(name="TransactionRefInput")
 class TransactionRefInput:
-    transaction_id: strawberry.ID
-    idempotency_key: str | None = None
+    transaction_id: strawberry.ID = strawberry.field(description="The transaction's id.")
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description=(
+            "1 to 200 characters of the caller's choosing: a retry with the same key and input "
+            "answers the first result, for at least 24 hours; the key with other input is "
+            "IDEMPOTENCY_KEY_REUSED."
+        ),
+    )

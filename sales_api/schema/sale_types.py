@@ -76,10 +76,17 @@ class SeatMapType:
 
 @strawberry.input(name="OfferSearchInput")
 class OfferSearchInput:
-    from_stop_place_id: strawberry.ID
-    to_stop_place_id: strawberry.ID
+    from_stop_place_id: strawberry.ID = strawberry.field(
+        description="The stop place travelled from, e.g. NSR:StopPlace:337."
+    )
+    to_stop_place_id: strawberry.ID = strawberry.field(description="The stop place travelled to.")
     date: date = strawberry.field(description="Departures on this date (Europe/Oslo).")
-    travellers: list[TravellerInput]
+    travellers: list[TravellerInput] = strawberry.field(
+        description=(
+            "1 to 9 travellers, each with an id of the caller's choosing (unique in the search) "
+            "and a user type that prices it."
+        )
+    )
     service_journey_id: strawberry.ID | None = strawberry.field(
         default=None, description="Only this service journey, when given."
     )
@@ -87,9 +94,11 @@ class OfferSearchInput:
 
 @strawberry.input(name="SeatRequestInput")
 class SeatRequestInput:
-    car_number: int
-    seat_number: str
-    traveller_id: strawberry.ID | None = None
+    car_number: int = strawberry.field(description="The car's number, as seatMap shows it.")
+    seat_number: str = strawberry.field(description='The seat\'s number in that car, e.g. "12".')
+    traveller_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The traveller who sits here; default: the travellers in order."
+    )
 
     def to_domain(self) -> SeatRequest:
         return SeatRequest(
@@ -101,7 +110,9 @@ class SeatRequestInput:
 
 @strawberry.input(name="OfferConfigurationInput")
 class OfferConfigurationInput:
-    offer_id: strawberry.ID
+    offer_id: strawberry.ID = strawberry.field(
+        description="An offer id from offers, within 15 minutes of the search."
+    )
     selected_traveller_ids: list[strawberry.ID] | None = strawberry.field(
         default=None, description="Defaults to every traveller the offer covers."
     )
@@ -124,38 +135,71 @@ class ReserveOffersInput:
     order_id: strawberry.ID | None = strawberry.field(
         default=None, description="Adds to this order; creates a new DRAFT order when absent."
     )
-    expected_version: int | None = None
-    offer_configurations: list[OfferConfigurationInput]
-    idempotency_key: str | None = None
+    expected_version: int | None = strawberry.field(
+        default=None,
+        description=(
+            "With orderId: refuse with VERSION_CONFLICT unless the order is at this version."
+        ),
+    )
+    offer_configurations: list[OfferConfigurationInput] = strawberry.field(
+        description="1 to 10 offers to reserve, each with its travellers and seats."
+    )
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description=(
+            "1 to 200 characters of the caller's choosing: a retry with the same key and input "
+            "answers the first result (nothing reserved twice), for at least 24 hours; the key "
+            "with other input is IDEMPOTENCY_KEY_REUSED."
+        ),
+    )
 
 
 @strawberry.input(name="ChangeSeatsInput")
 class ChangeSeatsInput:
-    reservation_id: strawberry.ID
-    seats: list[SeatRequestInput]
+    reservation_id: strawberry.ID = strawberry.field(description="The reservation to move.")
+    seats: list[SeatRequestInput] = strawberry.field(
+        description="The new seats, one per seat the reservation holds, in its class."
+    )
 
 
 @strawberry.input(name="OrderRefInput")
 class OrderRefInput:
-    order_id: strawberry.ID
-    expected_version: int | None = None
+    order_id: strawberry.ID = strawberry.field(description="The order's id.")
+    expected_version: int | None = strawberry.field(
+        default=None,
+        description="Refuse with VERSION_CONFLICT unless the order is at this version.",
+    )
 
 
 @strawberry.input(name="ReservationStatusFilter")
 class ReservationStatusFilter:
-    eq: ReservationStatus | None = None
-    ne: ReservationStatus | None = None
-    in_: list[ReservationStatus] | None = strawberry.field(default=None, name="in")
-    nin: list[ReservationStatus] | None = None
+    eq: ReservationStatus | None = strawberry.field(default=None, description="This status.")
+    ne: ReservationStatus | None = strawberry.field(
+        default=None, description="Any status but this."
+    )
+    in_: list[ReservationStatus] | None = strawberry.field(
+        default=None, name="in", description="One of these statuses."
+    )
+    nin: list[ReservationStatus] | None = strawberry.field(
+        default=None, description="None of these statuses."
+    )
 
 
 @strawberry.input(name="ReservationFilter")
 class ReservationFilter:
-    id: IdFilter | None = None
-    order_id: IdFilter | None = None
-    status: ReservationStatusFilter | None = None
-    service_journey_id: IdFilter | None = None
-    created_at: DateTimeFilter | None = None
+    id: IdFilter | None = strawberry.field(default=None, description="The reservation's id.")
+    order_id: IdFilter | None = strawberry.field(
+        default=None, description="The order it belongs to."
+    )
+    status: ReservationStatusFilter | None = strawberry.field(
+        default=None, description="DRAFT, CONFIRMED or CANCELLED."
+    )
+    service_journey_id: IdFilter | None = strawberry.field(
+        default=None, description="The service journey it is on."
+    )
+    created_at: DateTimeFilter | None = strawberry.field(
+        default=None, description="When it was made."
+    )
 
 
 # ------------------------------------------------------------------ mapping from the domain

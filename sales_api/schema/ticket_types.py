@@ -86,50 +86,84 @@ class ReceiptType:
 
 @strawberry.input(name="TicketDistributionStatusFilter")
 class TicketDistributionStatusFilter:
-    eq: domain.TicketStatus | None = None
-    ne: domain.TicketStatus | None = None
-    in_: list[domain.TicketStatus] | None = strawberry.field(default=None, name="in")
-    nin: list[domain.TicketStatus] | None = None
+    eq: domain.TicketStatus | None = strawberry.field(default=None, description="This status.")
+    ne: domain.TicketStatus | None = strawberry.field(
+        default=None, description="Any status but this."
+    )
+    in_: list[domain.TicketStatus] | None = strawberry.field(
+        default=None, name="in", description="One of these statuses."
+    )
+    nin: list[domain.TicketStatus] | None = strawberry.field(
+        default=None, description="None of these statuses."
+    )
 
 
 @strawberry.input(name="TicketDistributionFilter")
 class TicketDistributionFilter:
-    id: IdFilter | None = None
-    order_id: IdFilter | None = None
-    order_line_id: IdFilter | None = None
-    status: TicketDistributionStatusFilter | None = None
-    created_at: DateTimeFilter | None = None
+    id: IdFilter | None = strawberry.field(default=None, description="The ticket's id.")
+    order_id: IdFilter | None = strawberry.field(
+        default=None, description="The order it belongs to."
+    )
+    order_line_id: IdFilter | None = strawberry.field(
+        default=None, description="The order line it is for."
+    )
+    status: TicketDistributionStatusFilter | None = strawberry.field(
+        default=None, description="The ticket's status."
+    )
+    created_at: DateTimeFilter | None = strawberry.field(
+        default=None, description="When it was generated."
+    )
 
 
 @strawberry.input(name="ReceiptFilter")
 class ReceiptFilter:
-    id: IdFilter | None = None
-    order_id: IdFilter | None = None
-    created_at: DateTimeFilter | None = None
+    id: IdFilter | None = strawberry.field(default=None, description="The receipt's id.")
+    order_id: IdFilter | None = strawberry.field(default=None, description="The order it is for.")
+    created_at: DateTimeFilter | None = strawberry.field(
+        default=None, description="When it was made."
+    )
 
 
 @strawberry.input(name="GenerateTicketsInput")
 class GenerateTicketsInput:
-    order_id: strawberry.ID
+    order_id: strawberry.ID = strawberry.field(description="The CONFIRMED order.")
 
 
 @strawberry.input(name="DistributeTicketsInput")
 class DistributeTicketsInput:
-    order_id: strawberry.ID
-    distribution_method: domain.DistributionMethod
+    order_id: strawberry.ID = strawberry.field(
+        description="The CONFIRMED order whose tickets are generated."
+    )
+    distribution_method: domain.DistributionMethod = strawberry.field(
+        description="APP, PDF or EMAIL (needs email)."
+    )
     email: str | None = strawberry.field(default=None, description="Needed for EMAIL.")
-    language: domain.Language | None = domain.Language.NOB
+    language: domain.Language | None = strawberry.field(
+        default=domain.Language.NOB, description="Language of the PDFs and e-mail; default NOB."
+    )
 
 
 @strawberry.input(name="SendReceiptInput")
 class SendReceiptInput:
-    order_id: strawberry.ID
+    order_id: strawberry.ID = strawberry.field(description="The order.")
     order_version: int | None = strawberry.field(
         default=None, description="Defaults to the order's current version."
     )
     email: str | None = strawberry.field(
         default=None, description="One of email or phoneNumber; email wins when both are given."
     )
-    phone_number: str | None = None
-    language: domain.Language | None = domain.Language.NOB
-    idempotency_key: str | None = None
+    phone_number: str | None = strawberry.field(
+        default=None,
+        description="Digits, optionally a leading +: sent by SMS when no e-mail is given or known.",
+    )
+    language: domain.Language | None = strawberry.field(
+        default=domain.Language.NOB, description="Language of the receipt; default NOB."
+    )
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description=(
+            "1 to 200 characters of the caller's choosing: a retry with the same key and input "
+            "answers the first result, for at least 24 hours; the key with other input is "
+            "IDEMPOTENCY_KEY_REUSED."
+        ),
+    )

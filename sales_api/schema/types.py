@@ -36,7 +36,13 @@ ReservationStatus = strawberry.enum(domain.ReservationStatus, name="ReservationS
 
 @strawberry.type(name="SalesError")
 class SalesErrorType:
-    code: ErrorCode
+    code: ErrorCode = strawberry.field(
+        description=(
+            "Stable code to branch on; every code's meaning, and which codes each mutation can"
+            " answer, are in the error reference (docs/errors.md) and at the end of each"
+            " mutation's description."
+        )
+    )
     message: str
     path: list[str] | None = strawberry.field(
         default=None,

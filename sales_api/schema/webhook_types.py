@@ -43,17 +43,31 @@ class WebhookDeliveryType:
 
 @strawberry.input(name="WebhookDeliveryStatusFilter")
 class WebhookDeliveryStatusFilter:
-    eq: domain.WebhookDeliveryStatus | None = None
-    ne: domain.WebhookDeliveryStatus | None = None
-    in_: list[domain.WebhookDeliveryStatus] | None = strawberry.field(default=None, name="in")
-    nin: list[domain.WebhookDeliveryStatus] | None = None
+    eq: domain.WebhookDeliveryStatus | None = strawberry.field(
+        default=None, description="This status."
+    )
+    ne: domain.WebhookDeliveryStatus | None = strawberry.field(
+        default=None, description="Any status but this."
+    )
+    in_: list[domain.WebhookDeliveryStatus] | None = strawberry.field(
+        default=None, name="in", description="One of these statuses."
+    )
+    nin: list[domain.WebhookDeliveryStatus] | None = strawberry.field(
+        default=None, description="None of these statuses."
+    )
 
 
 @strawberry.input(name="WebhookDeliveryFilter")
 class WebhookDeliveryFilter:
-    webhook_subscription_id: IdFilter | None = None
-    event_id: IdFilter | None = None
-    status: WebhookDeliveryStatusFilter | None = None
+    webhook_subscription_id: IdFilter | None = strawberry.field(
+        default=None, description="The subscription it is for."
+    )
+    event_id: IdFilter | None = strawberry.field(
+        default=None, description="The event it sends (the webhook-id header)."
+    )
+    status: WebhookDeliveryStatusFilter | None = strawberry.field(
+        default=None, description="PENDING, DELIVERED or FAILED."
+    )
 
 
 @strawberry.input(name="CreateWebhookSubscriptionInput")
@@ -61,18 +75,29 @@ class CreateWebhookSubscriptionInput:
     url: str = strawberry.field(
         description="http(s) URL that receives a POST per event (see DOMAIN.md, Events)."
     )
-    event_types: list[domain_events.OrderEventType]
-    idempotency_key: str | None = None
+    event_types: list[domain_events.OrderEventType] = strawberry.field(
+        description="At least one event type to receive."
+    )
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description=(
+            "1 to 200 characters of the caller's choosing: a retry with the same key and input "
+            "answers the first result, for at least 24 hours; the key with other input is "
+            "IDEMPOTENCY_KEY_REUSED."
+        ),
+    )
 
 
 @strawberry.input(name="WebhookSubscriptionRefInput")
 class WebhookSubscriptionRefInput:
-    webhook_subscription_id: strawberry.ID
+    webhook_subscription_id: strawberry.ID = strawberry.field(description="The subscription's id.")
 
 
 @strawberry.input(name="RedeliverWebhookInput")
 class RedeliverWebhookInput:
-    webhook_delivery_id: strawberry.ID
+    webhook_delivery_id: strawberry.ID = strawberry.field(
+        description="A delivery of an active subscription."
+    )
 
 
 @strawberry.type(name="WebhookSubscriptionPayload")
