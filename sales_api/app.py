@@ -52,6 +52,7 @@ from sales_api.schema.context import SalesContext
 from sales_api.schema.operations import DocumentCache
 from sales_api.schema.runner import GraphQLRunner, PersistedQueries
 from sales_api.schema.streams import Refused, SubscriptionRunner
+from sales_api.schema.versions import without_beta
 from sales_api.settings import Settings
 from sales_api.web.correlation import CorrelationMiddleware
 from sales_api.web.explorer import ExplorerAssets, assets_path
@@ -69,6 +70,7 @@ from sales_api.web.tracing import TracingMiddleware, otlp_tracer_provider
 from sales_api.web.unavailable import UnavailableMiddleware
 
 GRAPHQL_PATH = "/sales/v1/graphql"
+BETA_GRAPHQL_PATH = "/sales/v1beta/graphql"
 CORS_METHODS = ("GET", "POST", "OPTIONS")
 CORS_HEADERS = (
     "Authorization",
@@ -261,31 +263,38 @@ def create_app(
             hub=hub,
         )
 
-    schema = build_schema()
-    runner = GraphQLRunner(
-        schema,
-        DocumentCache(
-            schema._schema,
-            max_tokens=settings.max_tokens,
-            max_depth=settings.max_query_depth,
-            max_aliases=settings.max_aliases,
-            introspection=settings.introspection_enabled,
-        ),
-        context_factory,
-        unavailable=unavailable,
-        max_cost=settings.max_query_cost,
-        max_mutations=settings.max_mutations,
-        hide_suggestions=not settings.introspection_enabled,
-        persisted=PersistedQueries.from_manifest(
-            settings.persisted_queries_file,
-            registered_only=settings.persisted_queries == "registered",
-        ),
-        budgets=(
-            CostBudgets(settings.client_cost_budget, settings.client_cost_refill_per_second)
-            if settings.client_cost_budget
-            else None
-        ),
+    full_schema = build_schema()  # v1beta: all of v1 and the beta root fields
+    schema = without_beta(full_schema)
+
+    def graphql_runner(schema: Any) -> GraphQLRunner:
+        return GraphQLRunner(
+            schema,
+            DocumentCache(
+                schema._schema,
+                max_tokens=settings.max_tokens,
+                max_depth=settings.max_query_depth,
+                max_aliases=settings.max_aliases,
+                introspection=settings.introspection_enabled,
+            ),
+            context_factory,
+            unavailable=unavailable,
+            max_cost=settings.max_query_cost,
+            max_mutations=settings.max_mutations,
+            hide_suggestions=not settings.introspection_enabled,
+            persisted=PersistedQueries.from_manifest(
+                settings.persisted_queries_file,
+                registered_only=settings.persisted_queries == "registered",
+            ),
+            budgets=budgets,
+        )
+
+    # One budget per client whichever version it calls.
+    budgets = (
+        CostBudgets(settings.client_cost_budget, settings.client_cost_refill_per_second)
+        if settings.client_cost_budget
+        else None
     )
+    runner = graphql_runner(schema)
     view = SalesGraphQLView(
         runner.respond,
         verify_token=verifier.verify,
@@ -294,6 +303,16 @@ def create_app(
     )
     # First: nearly every request is GraphQL, and Starlette tries the routes in order.
     routes.insert(0, Route(GRAPHQL_PATH, view, methods=["GET", "POST"]))
+    # v1beta (docs/versioning.md): POST only, its own document cache; the same everything
+    # else. While nothing is beta it is v1 under another address.
+    beta_runner = runner if full_schema is schema else graphql_runner(full_schema)
+    beta_view = SalesGraphQLView(
+        beta_runner.respond,
+        verify_token=verifier.verify,
+        graphiql=False,
+        max_body_bytes=settings.max_body_bytes,
+    )
+    routes.insert(1, Route(BETA_GRAPHQL_PATH, beta_view, methods=["GET", "POST"]))
     subscriptions = SubscriptionRunner(runner)
 
     async def open_stream(payload: object, caller: Caller) -> Any:

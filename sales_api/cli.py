@@ -205,7 +205,10 @@ def export_schema(args: argparse.Namespace) -> None:
 
         print(markdown_errors(), end="")
         return
-    sdl = build_schema().as_str()
+    from sales_api.schema.versions import without_beta
+
+    schema = build_schema()
+    sdl = (schema if args.beta else without_beta(schema)).as_str()
     if args.markdown:
         from sales_api.schema.reference import markdown_reference
 
@@ -326,6 +329,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     schema_parser.add_argument(
         "--errors", action="store_true", help="the error reference (docs/errors.md)"
+    )
+    schema_parser.add_argument(
+        "--beta",
+        action="store_true",
+        help="the schema of /sales/v1beta/graphql (v1 and the beta fields) instead of v1's",
     )
     schema_parser.set_defaults(run=export_schema)
 
