@@ -55,7 +55,7 @@ from sales_api.schema.streams import Refused, SubscriptionRunner
 from sales_api.schema.versions import without_beta
 from sales_api.settings import Settings
 from sales_api.web.correlation import CorrelationMiddleware
-from sales_api.web.explorer import ExplorerAssets, assets_path
+from sales_api.web.explorer import DemoToken, ExplorerAssets, assets_path
 from sales_api.web.graphql_view import SalesGraphQLView
 from sales_api.web.health import live_endpoint, ready_endpoint
 from sales_api.web.issuer import DevIssuer, load_or_create_key
@@ -299,6 +299,7 @@ def create_app(
         runner.respond,
         verify_token=verifier.verify,
         graphiql=settings.graphiql_enabled,
+        demo_token=DemoToken(settings.auth_audience) if issuer is not None else None,
         max_body_bytes=settings.max_body_bytes,
     )
     # First: nearly every request is GraphQL, and Starlette tries the routes in order.

@@ -10,7 +10,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope, Send
 
 from sales_api.domain.caller import Caller
-from sales_api.web.explorer import explorer_page
+from sales_api.web.explorer import DemoToken, explorer_page
 from sales_api.web.json_body import MalformedBody, decode_body
 from sales_api.web.tokens import InvalidToken, VerifiedToken, VerifyToken
 
@@ -107,7 +107,8 @@ Respond = Callable[[object, Caller], Awaitable[Any]]
 class SalesGraphQLView:
     """POST JSON only (no queries in URLs, where tokens and data would be logged), one
     operation per request (no batches), at most `max_body_bytes`; GET from a browser serves
-    GraphiQL when it is enabled."""
+    GraphiQL when it is enabled, with a button for a demo token when `demo_token` is given
+    (the built-in issuer is on)."""
 
     def __init__(
         self,
@@ -115,11 +116,13 @@ class SalesGraphQLView:
         *,
         verify_token: VerifyToken,
         graphiql: bool,
+        demo_token: DemoToken | None = None,
         max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         self._respond = respond
         self._verify_token = verify_token
         self.graphiql = graphiql
+        self._demo_token = demo_token
         self._max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -139,7 +142,7 @@ class SalesGraphQLView:
 
         if method == "GET":
             if self.graphiql and b"text/html" in accepts:
-                response = explorer_page(scope["path"])
+                response = explorer_page(scope["path"], self._demo_token)
                 await response(scope, receive, send)
                 return
             await refuse(

@@ -1,5 +1,6 @@
 """The explorer page over HTTP: everything it loads comes from the service, with a strict
-Content-Security-Policy, and none of it is served when GraphiQL is off. The browser test
+Content-Security-Policy, and none of it is served when GraphiQL is off; in development it
+offers a demo token, never in production. The browser test
 (tests/e2e/test_explorer_browser.py) runs the page itself."""
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -18,6 +20,7 @@ from sales_api.web.explorer import STATIC_DIR
 PAGE = "/sales/v1/graphql"
 ASSETS = "/sales/v1/graphql/explorer/"
 HTML = {"Accept": "text/html"}
+DEMO_BUTTON = re.compile(r'<button type="button" id="demo-token"([^>]*)>Use a demo token</button>')
 
 
 @pytest.fixture
@@ -27,6 +30,31 @@ async def client_without_graphiql(settings: Settings) -> AsyncIterator[httpx.Asy
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
     await app.state.engine.dispose()
+
+
+async def _page_without_the_builtin_issuer(settings: Settings, **changes: Any) -> str:
+    """The explorer page of an app whose tokens come from an outside identity provider."""
+    app = create_app(
+        Settings(
+            **{
+                **settings.model_dump(),
+                "builtin_issuer": False,
+                "auth_jwks_url": "https://idp.example/.well-known/jwks.json",
+                "graphiql": True,
+                **changes,
+            }
+        )
+    )
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            page = await client.get(PAGE, headers=HTML)
+            assert page.status_code == 200
+            assert (await client.post("/oauth/token", json={})).status_code == 404
+            return page.text
+    finally:
+        await app.state.reads.close()
+        await app.state.engine.dispose()
 
 
 def _directives(policy: str) -> dict[str, str]:
@@ -109,6 +137,47 @@ async def test_without_graphiql_neither_page_nor_assets_are_served(
     assert page.status_code == 405
     script = await client_without_graphiql.get(f"{ASSETS}sales-explorer.js")
     assert script.status_code == 404
+
+
+async def test_in_development_the_page_offers_a_demo_token_that_opens_the_schema(
+    client: httpx.AsyncClient,
+) -> None:
+    page = (await client.get(PAGE, headers=HTML)).text
+    button = DEMO_BUTTON.search(page)
+    assert button is not None, page
+    asks = dict(re.findall(r'data-([a-z-]+)="([^"]*)"', button.group(1)))
+    assert asks["client-id"] == "demo-app" and asks["organisation"] == "1"
+    # What the page's script sends: the service's token endpoint gives a token for it...
+    response = await client.post(
+        asks["token-url"],
+        json={
+            "grant_type": "client_credentials",
+            "client_id": asks["client-id"],
+            "client_secret": asks["client-secret"],
+            "audience": asks["audience"],
+        },
+    )
+    assert response.status_code == 200, response.text
+    token = response.json()["access_token"]
+    # ...with which the explorer reads the schema for its docs.
+    introspection = await client.post(
+        PAGE,
+        json={"query": "{ __schema { queryType { name fields { name } } } }"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    query_type = introspection.json()["data"]["__schema"]["queryType"]
+    assert query_type["name"] == "Query"
+    assert "orders" in {field["name"] for field in query_type["fields"]}
+
+
+@pytest.mark.parametrize("env", ["development", "production"])
+async def test_without_the_builtin_issuer_the_page_offers_no_demo_token(
+    settings: Settings, env: str
+) -> None:
+    page = await _page_without_the_builtin_issuer(settings, env=env)
+    assert 'id="graphiql"' in page
+    assert DEMO_BUTTON.search(page) is None
+    assert "demo-token" not in page and "<button" not in page
 
 
 def test_the_vendored_files_are_the_ones_their_readme_names() -> None:

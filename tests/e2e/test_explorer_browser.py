@@ -1,15 +1,18 @@
 """The GraphiQL explorer in a real browser: headless Chromium (Debian's `chromium`, never a
 downloaded browser) driven by Playwright against the real app under uvicorn.
 
-A user opens the page, sees the headers to fill in, pastes a token into the header editor,
-types a query and runs it, and sees their order. Along the way the page must log no console
-error, break no rule of its Content-Security-Policy, and ask nothing of any other origin
-(so it works on a machine without internet). A screenshot is saved under
-SALES_ARTIFACTS_DIR (default `artifacts/`) and its path printed, pass or fail.
+With tokens from an outside identity provider (as in production), a user opens the page,
+sees the headers to fill in, pastes a token into the header editor, types a query and runs
+it, and sees their order. In development the page gets a demo token by itself and shows the
+schema's docs before any query; its button gets a fresh token. Along the way the page must
+log no console error, break no rule of its Content-Security-Policy, and ask nothing of any
+other origin (so it works on a machine without internet). Screenshots are saved under
+SALES_ARTIFACTS_DIR (default `artifacts/`) and their paths printed, pass or fail.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -25,15 +28,20 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 import uvicorn
+from joserfc.jwk import ECKey
 from playwright.sync_api import ConsoleMessage, Page, Request, Response, expect, sync_playwright
+from starlette.applications import Starlette
 
 from sales_api.app import GRAPHQL_PATH, create_app
 from sales_api.settings import Settings
+from sales_api.web.issuer import DevIssuer
+from sales_api.web.tokens import StaticKeySource
 from tests.served import DEMO_TOKEN_REQUEST
 
 pytestmark = pytest.mark.slow
 
 WEB_CHANNEL = "ENT:DistributionChannel:Web"
+OUTSIDE_ISSUER = "https://idp.example/"
 CHROMIUM_NAMES = ("/usr/bin/chromium", "chromium", "chromium-browser")
 CREATE_ORDER = """
 mutation Create($input: CreateOrderInput!) {
@@ -69,15 +77,15 @@ def artifacts_dir(request: pytest.FixtureRequest) -> Path:
     return folder.resolve()
 
 
-@pytest.fixture
-def service(settings: Settings) -> Iterator[str]:
-    """The real app under uvicorn on a free loopback port, in a thread; its base URL."""
+@contextlib.contextmanager
+def _serving(app: Starlette) -> Iterator[str]:
+    """`app` under uvicorn on a free loopback port, in a thread; its base URL."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     server = uvicorn.Server(
         # log_config=None: uvicorn leaves the process's logging set-up alone.
-        uvicorn.Config(create_app(settings), log_config=None, log_level="warning", access_log=False)
+        uvicorn.Config(app, log_config=None, log_level="warning", access_log=False)
     )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -92,6 +100,41 @@ def service(settings: Settings) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=30)
         sock.close()
+
+
+@pytest.fixture
+def service(settings: Settings) -> Iterator[str]:
+    """The real app in development (with the built-in issuer); its base URL."""
+    with _serving(create_app(settings)) as base:
+        yield base
+
+
+@pytest.fixture
+def service_without_issuer(settings: Settings) -> Iterator[tuple[str, Callable[[], str]]]:
+    """The real app taking tokens from an outside identity provider, as in production (the
+    built-in issuer off); its base URL and a function that makes a token for organisation 1.
+    """
+    key = ECKey.generate_key("P-256", parameters={"use": "sig", "alg": "ES256"})
+    key.ensure_kid()
+    outside = DevIssuer(  # stands in for the identity provider
+        key,
+        issuer=OUTSIDE_ISSUER,
+        audience=settings.auth_audience,
+        organisation_claim=settings.auth_organisation_claim,
+    )
+    app = create_app(
+        Settings(
+            **{
+                **settings.model_dump(),
+                "builtin_issuer": False,
+                "auth_issuer": OUTSIDE_ISSUER,
+                "auth_jwks_url": f"{OUTSIDE_ISSUER}.well-known/jwks.json",
+            }
+        ),
+        key_source=StaticKeySource(outside.jwks),
+    )
+    with _serving(app) as base:
+        yield base, lambda: str(outside.mint(outside.client("demo-app"))["access_token"])
 
 
 def _token(base: str) -> str:
@@ -193,6 +236,8 @@ def _run_the_explorer(
     page: Page, base: str, token: str, order_id: str, change_order: Callable[[], None]
 ) -> None:
     page.goto(f"{base}{GRAPHQL_PATH}", wait_until="networkidle")
+    # Without the built-in issuer the page offers no demo token.
+    expect(page.get_by_role("button", name="Use a demo token")).to_have_count(0)
 
     # A new user sees the headers this API needs, and what to do about the token.
     headers = page.get_by_role("region", name="Headers")
@@ -255,12 +300,13 @@ def _run_the_explorer(
 
 def test_the_explorer_runs_a_query_with_a_pasted_token_offline_under_its_csp(
     chromium: str,
-    service: str,
+    service_without_issuer: tuple[str, Callable[[], str]],
     artifacts_dir: Path,
     database_url: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    token = _token(service)
+    service, make_token = service_without_issuer
+    token = make_token()
     order_id = _create_order(service, token)
     screenshot = artifacts_dir / f"explorer-{database_url.split(':', 1)[0].split('+')[0]}.png"
     log = BrowserLog(origin=service)
@@ -296,8 +342,126 @@ def test_the_explorer_runs_a_query_with_a_pasted_token_offline_under_its_csp(
     assert log.page_errors == []
     assert log.failures == []
     assert log.foreign_requests() == []
+    assert not [url for url in log.requests if urlsplit(url).path == "/oauth/token"]
     # The run went to the service with the pasted token and the API's headers.
     sent = log.graphql_headers[-1]
     assert sent["authorization"] == f"Bearer {token}"
     assert sent["entur-pos"] == "e2e-explorer"
     assert sent["entur-distribution-channel"] == WEB_CHANNEL
+
+
+def _total_orders(base: str, token: str) -> int:
+    response = httpx.post(
+        f"{base}{GRAPHQL_PATH}",
+        json={"query": "{ orders { totalItems } }"},
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Entur-POS": "e2e-explorer",
+            "Entur-Distribution-Channel": WEB_CHANNEL,
+        },
+        timeout=10,
+    )
+    assert response.status_code == 200 and not response.json().get("errors"), response.text
+    total: int = response.json()["data"]["orders"]["totalItems"]
+    return total
+
+
+def _is_introspection(request: Request) -> bool:
+    return (
+        request.method == "POST"
+        and urlsplit(request.url).path == GRAPHQL_PATH
+        and "IntrospectionQuery" in (request.post_data or "")
+    )
+
+
+def _bearer_in(headers_editor: str) -> str:
+    match = re.search(r'"Authorization": "Bearer ([^"\s]+)"', headers_editor)
+    assert match is not None, headers_editor
+    return match.group(1)
+
+
+def _use_the_demo_token(page: Page, base: str, total_orders: int) -> tuple[str, str]:
+    """Opens the explorer in development, presses "Use a demo token" and runs a query;
+    returns the token the page got as it loaded and the one the button got."""
+    page.goto(f"{base}{GRAPHQL_PATH}", wait_until="networkidle")
+    button = page.get_by_role("button", name="Use a demo token")
+    headers = page.get_by_role("region", name="Headers")
+    docs = page.get_by_role("region", name="Documentation Explorer")
+
+    # Before any query: a token in the header editor, where the user sees it, beside the
+    # API's other headers, and the schema's docs.
+    expect(page.get_by_role("status")).to_contain_text("demo token for demo-app (organisation 1)")
+    expect(headers).to_contain_text('"Authorization": "Bearer ey')
+    expect(headers).to_contain_text(WEB_CHANNEL)
+    first = _bearer_in(headers.inner_text())
+    expect(docs).to_contain_text("Root Types")
+    expect(docs).to_contain_text("query: Query")
+
+    # The button, pressed from the keyboard, puts a fresh token into the header editor and
+    # fetches the schema again with it.
+    with page.expect_request(_is_introspection) as introspection:
+        button.focus()
+        page.keyboard.press("Enter")
+    fresh = introspection.value.headers["authorization"].removeprefix("Bearer ")
+    assert fresh != first
+    expect(headers).to_contain_text(fresh)
+    docs.get_by_role("link", name="Query", exact=True).click()
+    expect(docs.get_by_role("link", name="orders", exact=True)).to_be_visible()
+
+    # A query with it (on one line: Enter would pick a completion), its answer on the right.
+    page.get_by_role("region", name="Query Editor").locator(".CodeMirror").click()
+    page.keyboard.press("ControlOrMeta+a")
+    page.keyboard.type("query Totals { orders { totalItems } }")
+    expect(page.get_by_role("tab", name="Totals")).to_be_visible()
+    page.get_by_role("button", name=re.compile("Execute query")).click()
+    result = page.get_by_role("region", name="Result Window")
+    expect(result).to_contain_text(f'"totalItems": {total_orders}', timeout=20_000)
+    return first, fresh
+
+
+def test_in_development_the_explorer_gets_a_demo_token_and_shows_the_docs_at_once(
+    chromium: str,
+    service: str,
+    artifacts_dir: Path,
+    database_url: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    token = _token(service)
+    _create_order(service, token)
+    total_orders = _total_orders(service, token)
+    database = database_url.split(":", 1)[0].split("+")[0]
+    screenshot = artifacts_dir / f"explorer-demo-token-{database}.png"
+    log = BrowserLog(origin=service)
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium, args=["--disable-dev-shm-usage"]
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.set_default_timeout(20_000)
+            page.add_init_script(CSP_LISTENER)
+            log.attach(page)
+            try:
+                first, fresh = _use_the_demo_token(page, service, total_orders)
+                stored = page.evaluate("() => Object.values(localStorage).join(' ')")
+                csp_violations = page.evaluate("window.__cspViolations")
+            finally:
+                print(log)  # shown when the test fails
+                page.screenshot(path=screenshot, full_page=True)
+                with capsys.disabled():
+                    print(f"\nscreenshot: {screenshot}")
+        finally:
+            browser.close()
+
+    assert csp_violations == []
+    assert log.console_errors == []
+    assert log.page_errors == []
+    assert log.failures == []
+    assert log.foreign_requests() == []
+    # A token asked for twice, as the page loaded and on the press, from the service itself.
+    token_requests = [url for url in log.requests if urlsplit(url).path == "/oauth/token"]
+    assert token_requests == [f"{service}/oauth/token"] * 2
+    assert log.graphql_headers[-1]["authorization"] == f"Bearer {fresh}"
+    # Neither token outlives the page: nothing GraphiQL keeps holds them.
+    assert "Totals" in stored and first not in stored and fresh not in stored

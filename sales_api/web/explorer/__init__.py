@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 from string import Template
@@ -12,6 +13,8 @@ from string import Template
 from starlette.responses import HTMLResponse, Response
 from starlette.staticfiles import PathLike, StaticFiles
 from starlette.types import Scope
+
+from sales_api.web.issuer import DEMO_CLIENTS, IssuerClient
 
 # Every script and style comes from this service; the page has no inline script or style.
 # GraphiQL sets element.style from script (CSP allows that) and embeds its fonts as data:
@@ -34,6 +37,38 @@ VENDOR_CACHE = "public, max-age=31536000, immutable"
 OWN_CACHE = "no-cache"
 PAGE_TEMPLATE = Path(__file__).with_name("page.html")
 STATIC_DIR = Path(__file__).with_name("static").resolve()
+# The page's one addition in development: sales-explorer.js asks for the token with what
+# the button carries, once on load and again on each press.
+DEMO_TOKEN_BAR = Template(
+    '<header class="sales-explorer-bar">\n'
+    '      <button type="button" id="demo-token" data-token-url="${token_url}"'
+    ' data-client-id="${client_id}" data-client-secret="${client_secret}"'
+    ' data-audience="${audience}" data-organisation="${organisation}">'
+    "Use a demo token</button>\n"
+    '      <span id="demo-token-status" role="status"></span>\n'
+    "    </header>"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoToken:
+    """How the page gets a token by itself: client credentials of the built-in issuer's
+    demo client (organisation 1) at its token endpoint. Development only: the built-in
+    issuer is refused in production, and these credentials are no secret."""
+
+    audience: str
+    client: IssuerClient = DEMO_CLIENTS[0]
+    token_url: str = "/oauth/token"
+
+    def bar(self) -> str:
+        """The page's bar with the "Use a demo token" button."""
+        return DEMO_TOKEN_BAR.substitute(
+            token_url=escape(self.token_url, quote=True),
+            client_id=escape(self.client.client_id, quote=True),
+            client_secret=escape(self.client.client_secret, quote=True),
+            audience=escape(self.audience, quote=True),
+            organisation=self.client.organisation_id,
+        )
 
 
 def assets_path(graphql_path: str) -> str:
@@ -47,13 +82,16 @@ def content_security_policy(style_nonce: str) -> str:
     return "; ".join(POLICY).format(style_nonce=style_nonce)
 
 
-def explorer_page(graphql_path: str) -> HTMLResponse:
-    """The GraphiQL page for the endpoint at `graphql_path`, with its security headers."""
+def explorer_page(graphql_path: str, demo_token: DemoToken | None = None) -> HTMLResponse:
+    """The GraphiQL page for the endpoint at `graphql_path`, with its security headers;
+    with `demo_token`, a button that puts a demo token into the headers (and the page does
+    so once as it loads)."""
     style_nonce = secrets.token_urlsafe(18)
     html = Template(PAGE_TEMPLATE.read_text("utf-8")).substitute(
         graphql_url=escape(graphql_path, quote=True),
         assets=escape(assets_path(graphql_path), quote=True),
         style_nonce=style_nonce,
+        demo_token_bar=demo_token.bar() if demo_token is not None else "",
     )
     headers = {
         "Content-Security-Policy": content_security_policy(style_nonce),
@@ -85,4 +123,10 @@ class ExplorerAssets(StaticFiles):
         return response
 
 
-__all__ = ["ExplorerAssets", "assets_path", "content_security_policy", "explorer_page"]
+__all__ = [
+    "DemoToken",
+    "ExplorerAssets",
+    "assets_path",
+    "content_security_policy",
+    "explorer_page",
+]

@@ -7,6 +7,11 @@
 
   var TOKEN_PLACEHOLDER = "Bearer <paste a token from POST /oauth/token>";
 
+  // In development (the service runs its built-in issuer) the page has a button that gets
+  // a demo token; the server leaves it out otherwise, and then no token is ever asked for.
+  var demoButton = document.getElementById("demo-token");
+  var demoStatus = document.getElementById("demo-token-status");
+
   // What every call needs (README "Requests"); a new user sees what to fill in.
   var DEFAULT_HEADERS = JSON.stringify(
     {
@@ -18,28 +23,39 @@
     2
   );
 
-  var DEFAULT_QUERY = [
-    "# The Sales API explorer.",
-    "#",
-    "# 1. Get a token from POST /oauth/token (client credentials, see the README),",
-    "#    or run: sales-api token --client-id demo-app",
-    "# 2. Paste it into the Headers below, after 'Bearer '.",
-    "# 3. Run this query: the play button, or Ctrl-Enter.",
-    "",
-    "query Orders {",
-    "  orders(page: 1, perPage: 20) {",
-    "    items {",
-    "      id",
-    "      status",
-    "      totalAmount",
-    "      createdAt",
-    "    }",
-    "    totalItems",
-    "    totalPages",
-    "  }",
-    "}",
-    "",
-  ].join("\n");
+  var STEPS = demoButton
+    ? [
+        "# 1. The Headers below hold a demo token",
+        "#    (demo-app, organisation 1); the button",
+        "#    'Use a demo token' above gets a fresh one.",
+        "# 2. Run this query: the play button, or",
+        "#    Ctrl-Enter. The Docs, left, show the schema.",
+      ]
+    : [
+        "# 1. Get a token from POST /oauth/token (client credentials, see the README),",
+        "#    or run: sales-api token --client-id demo-app",
+        "# 2. Paste it into the Headers below, after 'Bearer '.",
+        "# 3. Run this query: the play button, or Ctrl-Enter.",
+      ];
+
+  var DEFAULT_QUERY = ["# The Sales API explorer.", "#"]
+    .concat(STEPS, [
+      "",
+      "query Orders {",
+      "  orders(page: 1, perPage: 20) {",
+      "    items {",
+      "      id",
+      "      status",
+      "      totalAmount",
+      "      createdAt",
+      "    }",
+      "    totalItems",
+      "    totalPages",
+      "  }",
+      "}",
+      "",
+    ])
+    .join("\n");
 
   // Answered instead of calling the service while there is no token (the schema is
   // fetched on load): a 401 would say the same less helpfully, and log a failed request.
@@ -48,7 +64,9 @@
     errors: [
       {
         message:
-          "No token yet: get one from POST /oauth/token and paste it into the " +
+          "No token yet: " +
+          (demoButton ? "press 'Use a demo token' (above), or get one " : "get one ") +
+          "from POST /oauth/token and paste it into the " +
           "Authorization header (Headers, below the query) after 'Bearer '.",
       },
     ],
@@ -74,6 +92,91 @@
     } catch (error) {
       return null; // half-typed JSON
     }
+  }
+
+  /** Headers text with `Authorization: Bearer <token>` first and the other headers kept. */
+  function withBearer(text, token) {
+    var headers = null;
+    try {
+      headers = JSON.parse(text || "{}");
+    } catch (error) {
+      headers = null; // half-typed JSON: start again from the API's headers
+    }
+    if (!headers || typeof headers !== "object" || Array.isArray(headers)) {
+      headers = JSON.parse(DEFAULT_HEADERS);
+    }
+    var result = { Authorization: "Bearer " + token };
+    Object.keys(headers).forEach(function (name) {
+      if (name.toLowerCase() !== "authorization") {
+        result[name] = headers[name];
+      }
+    });
+    return JSON.stringify(result, null, 2);
+  }
+
+  /**
+   * A token for the demo client from the service's own token endpoint (OAuth2 client
+   * credentials, as the button says), or an Error with the issuer's reason.
+   */
+  function requestDemoToken() {
+    return window
+      .fetch(demoButton.getAttribute("data-token-url"), {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({
+          grant_type: "client_credentials",
+          client_id: demoButton.getAttribute("data-client-id"),
+          client_secret: demoButton.getAttribute("data-client-secret"),
+          audience: demoButton.getAttribute("data-audience"),
+        }),
+        cache: "no-store",
+        credentials: "omit",
+      })
+      .then(function (response) {
+        return response
+          .json()
+          .catch(function () {
+            return {};
+          })
+          .then(function (body) {
+            if (!response.ok || typeof body.access_token !== "string") {
+              throw new Error(body.error_description || body.error || "HTTP " + response.status);
+            }
+            return body;
+          });
+      });
+  }
+
+  var demoPending = false;
+
+  /** A demo token (null when there is none), said in the bar's status line. */
+  function getDemoToken() {
+    demoPending = true;
+    demoButton.setAttribute("aria-disabled", "true");
+    demoStatus.textContent = "Getting a demo token\u2026";
+    return requestDemoToken()
+      .then(
+        function (body) {
+          var minutes = Math.round(Number(body.expires_in) / 60);
+          demoStatus.textContent =
+            "The Authorization header holds a demo token for " +
+            demoButton.getAttribute("data-client-id") +
+            " (organisation " +
+            demoButton.getAttribute("data-organisation") +
+            ")" +
+            (minutes > 0 ? ", valid for " + minutes + " minutes." : ".");
+          return body.access_token;
+        },
+        function (error) {
+          demoStatus.textContent = "No demo token: " + error.message;
+          return null;
+        }
+      )
+      .then(function (token) {
+        demoPending = false;
+        demoButton.removeAttribute("aria-disabled");
+        return token;
+      });
   }
 
   // GraphiQL's history keeps the headers of every run in localStorage, even with
@@ -227,11 +330,21 @@
     return iterator;
   }
 
-  function fetcherFor(token) {
+  function fetcherFor(token, editorHeaders) {
     // A new function per token: GraphiQL fetches the schema again when its fetcher
     // changes, so pasting a token loads the docs and completion without a reload.
     return function fetcher(params, options) {
       var headers = options && options.headers;
+      if (!headers) {
+        // GraphiQL fetches the schema on load before its header editor exists, and then
+        // sends no headers: those the editor is about to show are meant.
+        try {
+          headers = JSON.parse(editorHeaders || "{}");
+        } catch (error) {
+          headers = {};
+        }
+        options = Object.assign({}, options, { headers: headers });
+      }
       if (!bearerToken(headers)) {
         return Promise.resolve(NEEDS_TOKEN);
       }
@@ -242,19 +355,58 @@
     };
   }
 
-  function SalesExplorer() {
-    var tokenState = React.useState(null);
+  /**
+   * GraphiQL with our fetcher. `offered` ({token}) is a demo token to put into the header
+   * editor, where the user sees it; a new one each time the button is pressed.
+   */
+  function SalesExplorer(props) {
+    var offered = props.offered;
+    // Given to GraphiQL's header editor, which takes the text whenever this changes: set
+    // only when a demo token comes (and on load with the first one).
+    var headersState = React.useState(function () {
+      return offered ? withBearer(DEFAULT_HEADERS, offered.token) : undefined;
+    });
+    var headers = headersState[0];
+    var setHeaders = headersState[1];
+    // The editor's text as last seen, so that a new token keeps the headers the user set.
+    var editedHeaders = React.useRef(headers || DEFAULT_HEADERS);
+    var applied = React.useRef(offered);
+    var tokenState = React.useState(offered ? offered.token : null);
     var token = tokenState[0];
     var setToken = tokenState[1];
     var fetcher = React.useMemo(
       function () {
-        return fetcherFor(token);
+        return fetcherFor(token, editedHeaders.current);
       },
       [token]
     );
     var pending = React.useRef(0);
 
+    React.useEffect(
+      function () {
+        if (offered && offered !== applied.current) {
+          applied.current = offered;
+          editedHeaders.current = withBearer(editedHeaders.current, offered.token);
+          setHeaders(editedHeaders.current);
+        }
+      },
+      [offered]
+    );
+
+    React.useEffect(
+      function () {
+        // Runs after GraphiQL has put `headers` into its editor (a child's effects run
+        // first), so the schema is fetched again with the new token.
+        if (headers !== undefined) {
+          window.clearTimeout(pending.current);
+          setToken(tokenInText(headers));
+        }
+      },
+      [headers]
+    );
+
     function onEditHeaders(text) {
+      editedHeaders.current = text;
       // Waits for typing to stop, so a half-pasted token is never sent.
       window.clearTimeout(pending.current);
       pending.current = window.setTimeout(function () {
@@ -267,6 +419,7 @@
       plugins: plugins,
       defaultQuery: DEFAULT_QUERY,
       defaultHeaders: DEFAULT_HEADERS,
+      headers: headers,
       // Tokens stay out of localStorage (with the storage above for the history).
       shouldPersistHeaders: false,
       storage: storage,
@@ -274,8 +427,52 @@
       defaultEditorToolsVisibility: "headers",
       inputValueDeprecation: true,
       onEditHeaders: onEditHeaders,
+      onSchemaChange: demoButton ? showDocsOnce : undefined,
     });
   }
 
-  ReactDOM.createRoot(container).render(React.createElement(SalesExplorer));
+  var docsShown = false;
+
+  /**
+   * Opens the docs the first time a schema comes, as a user would, with the sidebar's
+   * button: GraphiQL 4 shows a plugin's pane only when that button opens it (its
+   * visiblePlugin prop picks the plugin but leaves the pane hidden).
+   */
+  function showDocsOnce() {
+    if (docsShown) {
+      return;
+    }
+    docsShown = true;
+    window.setTimeout(function () {
+      var show = container.querySelector('button[aria-label="Show Documentation Explorer"]');
+      if (show) {
+        show.click();
+      }
+    }, 0);
+  }
+
+  var root = ReactDOM.createRoot(container);
+
+  function render(offered) {
+    root.render(React.createElement(SalesExplorer, { offered: offered }));
+  }
+
+  if (demoButton) {
+    demoButton.addEventListener("click", function () {
+      if (!demoPending) {
+        getDemoToken().then(function (token) {
+          if (token) {
+            render({ token: token });
+          }
+        });
+      }
+    });
+    // Once as the page loads, before GraphiQL starts, so that its first schema fetch
+    // carries the token and the docs show before any query.
+    getDemoToken().then(function (token) {
+      render(token ? { token: token } : null);
+    });
+  } else {
+    render(null);
+  }
 })();
