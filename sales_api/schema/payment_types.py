@@ -8,6 +8,7 @@ from decimal import Decimal
 import strawberry
 
 from sales_api.domain import payments as domain
+from sales_api.schema.descriptions import idempotency_key_field
 from sales_api.schema.filters import AmountFilter, DateTimeFilter, IdFilter, IntFilter, StringFilter
 
 PaymentType = strawberry.enum(domain.PaymentType, name="PaymentType")
@@ -146,14 +147,7 @@ class CreatePaymentInput:
             "ISO 4217 code; must be the order's currency (CURRENCY_MISMATCH); default: the order's."
         ),
     )
-    idempotency_key: str | None = strawberry.field(
-        default=None,
-        description=(
-            "1 to 200 characters of the caller's choosing: a retry with the same key and input "
-            "answers the first result, for at least 24 hours; the key with other input is "
-            "IDEMPOTENCY_KEY_REUSED."
-        ),
-    )
+    idempotency_key: str | None = idempotency_key_field()
 
 
 @strawberry.input(name="UpdatePaymentInput")
@@ -191,24 +185,10 @@ class CreateTransactionInput:
     payment_token: str | None = strawberry.field(
         default=None, description="Opaque token from the payment provider's client SDK."
     )
-    idempotency_key: str | None = strawberry.field(
-        default=None,
-        description=(
-            "1 to 200 characters of the caller's choosing: a retry with the same key and input "
-            "answers the first result, for at least 24 hours; the key with other input is "
-            "IDEMPOTENCY_KEY_REUSED."
-        ),
-    )
+    idempotency_key: str | None = idempotency_key_field()
 
 
 @strawberry.input(name="TransactionRefInput")
 class TransactionRefInput:
     transaction_id: strawberry.ID = strawberry.field(description="The transaction's id.")
-    idempotency_key: str | None = strawberry.field(
-        default=None,
-        description=(
-            "1 to 200 characters of the caller's choosing: a retry with the same key and input "
-            "answers the first result, for at least 24 hours; the key with other input is "
-            "IDEMPOTENCY_KEY_REUSED."
-        ),
-    )
+    idempotency_key: str | None = idempotency_key_field()

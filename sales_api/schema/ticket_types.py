@@ -10,6 +10,7 @@ import strawberry
 from sales_api.domain import receipts as domain_receipts
 from sales_api.domain import tickets as domain
 from sales_api.queries.selection import Built
+from sales_api.schema.descriptions import idempotency_key_field
 from sales_api.schema.filters import DateTimeFilter, IdFilter
 from sales_api.schema.reads import one_by_id
 
@@ -159,11 +160,4 @@ class SendReceiptInput:
     language: domain.Language | None = strawberry.field(
         default=domain.Language.NOB, description="Language of the receipt; default NOB."
     )
-    idempotency_key: str | None = strawberry.field(
-        default=None,
-        description=(
-            "1 to 200 characters of the caller's choosing: a retry with the same key and input "
-            "answers the first result, for at least 24 hours; the key with other input is "
-            "IDEMPOTENCY_KEY_REUSED."
-        ),
-    )
+    idempotency_key: str | None = idempotency_key_field()

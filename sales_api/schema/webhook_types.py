@@ -9,6 +9,7 @@ import strawberry
 from sales_api.domain import events as domain_events
 from sales_api.domain import webhooks as domain
 from sales_api.queries.selection import Built
+from sales_api.schema.descriptions import idempotency_key_field
 from sales_api.schema.filters import IdFilter
 from sales_api.schema.reads import one_by_id
 from sales_api.schema.types import SalesErrorType
@@ -78,14 +79,7 @@ class CreateWebhookSubscriptionInput:
     event_types: list[domain_events.OrderEventType] = strawberry.field(
         description="At least one event type to receive."
     )
-    idempotency_key: str | None = strawberry.field(
-        default=None,
-        description=(
-            "1 to 200 characters of the caller's choosing: a retry with the same key and input "
-            "answers the first result, for at least 24 hours; the key with other input is "
-            "IDEMPOTENCY_KEY_REUSED."
-        ),
-    )
+    idempotency_key: str | None = idempotency_key_field()
 
 
 @strawberry.input(name="WebhookSubscriptionRefInput")
