@@ -266,6 +266,13 @@ def create_app(
     full_schema = build_schema()  # v1beta: all of v1 and the beta root fields
     schema = without_beta(full_schema)
 
+    # One budget per client whichever version it calls.
+    budgets = (
+        CostBudgets(settings.client_cost_budget, settings.client_cost_refill_per_second)
+        if settings.client_cost_budget
+        else None
+    )
+
     def graphql_runner(schema: Any) -> GraphQLRunner:
         return GraphQLRunner(
             schema,
@@ -288,12 +295,6 @@ def create_app(
             budgets=budgets,
         )
 
-    # One budget per client whichever version it calls.
-    budgets = (
-        CostBudgets(settings.client_cost_budget, settings.client_cost_refill_per_second)
-        if settings.client_cost_budget
-        else None
-    )
     runner = graphql_runner(schema)
     view = SalesGraphQLView(
         runner.respond,

@@ -124,6 +124,7 @@ class SalesGraphQLView:
         self.graphiql = graphiql
         self._demo_token = demo_token
         self._max_body_bytes = max_body_bytes
+        self._too_large = f"The request body is larger than {max_body_bytes} bytes"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -154,7 +155,7 @@ class SalesGraphQLView:
                 405, "Use POST with a JSON body", "BAD_REQUEST", [(b"allow", b"GET, POST")]
             )
             return
-        too_large = f"The request body is larger than {self._max_body_bytes} bytes"
+        too_large = self._too_large
         if declares_too_large(scope, self._max_body_bytes):
             await refuse(413, too_large, "PAYLOAD_TOO_LARGE")  # before reading a byte
             return

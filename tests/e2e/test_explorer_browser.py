@@ -298,6 +298,15 @@ def _run_the_explorer(
     assert "MyOrder" in stored and token not in stored
 
 
+def _assert_a_clean_page(log: BrowserLog, csp_violations: object) -> None:
+    """No CSP violation, console or page error, failed request, or request elsewhere."""
+    assert csp_violations == []
+    assert log.console_errors == []
+    assert log.page_errors == []
+    assert log.failures == []
+    assert log.foreign_requests() == []
+
+
 def test_the_explorer_runs_a_query_with_a_pasted_token_offline_under_its_csp(
     chromium: str,
     service_without_issuer: tuple[str, Callable[[], str]],
@@ -337,11 +346,7 @@ def test_the_explorer_runs_a_query_with_a_pasted_token_offline_under_its_csp(
         finally:
             browser.close()
 
-    assert csp_violations == []
-    assert log.console_errors == []
-    assert log.page_errors == []
-    assert log.failures == []
-    assert log.foreign_requests() == []
+    _assert_a_clean_page(log, csp_violations)
     assert not [url for url in log.requests if urlsplit(url).path == "/oauth/token"]
     # The run went to the service with the pasted token and the API's headers.
     sent = log.graphql_headers[-1]
@@ -454,11 +459,7 @@ def test_in_development_the_explorer_gets_a_demo_token_and_shows_the_docs_at_onc
         finally:
             browser.close()
 
-    assert csp_violations == []
-    assert log.console_errors == []
-    assert log.page_errors == []
-    assert log.failures == []
-    assert log.foreign_requests() == []
+    _assert_a_clean_page(log, csp_violations)
     # A token asked for twice, as the page loaded and on the press, from the service itself.
     token_requests = [url for url in log.requests if urlsplit(url).path == "/oauth/token"]
     assert token_requests == [f"{service}/oauth/token"] * 2
