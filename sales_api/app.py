@@ -261,6 +261,7 @@ def create_app(
             events=metrics,
             webhook_rules=webhook_rules,
             hub=hub,
+            holds=settings.holds,
         )
 
     full_schema = build_schema()  # v1beta: all of v1 and the beta root fields

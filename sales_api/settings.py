@@ -10,12 +10,15 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
+
+from sales_api.domain.orders import HoldRules
 
 ENV_PREFIX = "SALES_"
 # "EdDSA" is deprecated by RFC 9864 in favour of "Ed25519"; it stays allowed if configured.
@@ -186,6 +189,19 @@ class Settings(BaseSettings):
         le=3600,
         description="on SIGTERM, how long requests in flight may take to finish before "
         "they are cut off (the outbox message in hand is still finished)",
+    )
+    order_hold_seconds: int = Field(
+        default=1200,
+        ge=60,
+        le=86_400,
+        description="how long a DRAFT order holds its seats after each change or extendOrderExpiry",
+    )
+    order_max_hold_seconds: int = Field(
+        default=3600,
+        ge=60,
+        le=7 * 86_400,
+        description="the longest a DRAFT version holds its seats, counted from when it began "
+        "(extendOrderExpiry stops there); at least the hold period",
     )
     expiry_sweep_seconds: float = Field(
         default=15, gt=0, le=3600, description="how often expired DRAFT orders are reset"
@@ -359,6 +375,22 @@ class Settings(BaseSettings):
                 "SALES_PERSISTED_QUERIES=registered needs SALES_PERSISTED_QUERIES_FILE"
             )
         return self
+
+    @model_validator(mode="after")
+    def _holds(self) -> Settings:
+        if self.order_max_hold_seconds < self.order_hold_seconds:
+            raise ValueError(
+                "SALES_ORDER_MAX_HOLD_SECONDS must be at least SALES_ORDER_HOLD_SECONDS"
+            )
+        return self
+
+    @property
+    def holds(self) -> HoldRules:
+        """The hold rules of DRAFT orders, from the two hold settings."""
+        return HoldRules(
+            timedelta(seconds=self.order_hold_seconds),
+            timedelta(seconds=self.order_max_hold_seconds),
+        )
 
     @model_validator(mode="after")
     def _production_rules(self) -> Settings:

@@ -42,6 +42,8 @@ SALES_TABLES = (
     "reservations",
     "journey_locks",
     "idempotency_keys",
+    "order_fees",
+    "disrupted_service_journeys",
     "order_lines",
     "order_travellers",
     "orders",

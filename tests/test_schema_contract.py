@@ -18,7 +18,7 @@ SNAPSHOT = ROOT / "sales_api" / "schema" / "schema.graphql"
 # The public contract and the additions the service has taken in, kept in the repository
 # (contract/): sales-v1.graphql, then each fragment written with `extend`.
 CONTRACT = ROOT / "contract" / "sales-v1.graphql"
-FRAGMENTS = ("edges.graphql", "events.graphql")
+FRAGMENTS = ("edges.graphql", "events.graphql", "after-sale.graphql")
 # Where the team keeps them, beside a checkout; the copies must not drift from it.
 SHARED = ROOT.parent / "shared" / "contract"
 

@@ -12,6 +12,8 @@ from enum import StrEnum
 
 from sales_api.domain.errors import ErrorCode, SalesError
 from sales_api.domain.orders import (
+    DEFAULT_HOLD,
+    HoldRules,
     Order,
     OrderLine,
     OrderLineStatus,
@@ -30,6 +32,11 @@ class ChangeType(StrEnum):
     REFUND_ORDER_LINE = "REFUND_ORDER_LINE"
     CANCEL_ORDER = "CANCEL_ORDER"
     RESET_ORDER = "RESET_ORDER"
+    EXCHANGE_ORDER_LINE = "EXCHANGE_ORDER_LINE"
+    EXTEND_EXPIRY = "EXTEND_EXPIRY"
+    ADD_FEE = "ADD_FEE"
+    COMPENSATE_ORDER = "COMPENSATE_ORDER"
+    REBOOK_DISRUPTED_ORDER_LINE = "REBOOK_DISRUPTED_ORDER_LINE"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +69,86 @@ def line_refund_blocker(order: Order, line: OrderLine, now: datetime) -> str | N
         return "The line is already refunded"
     if line.status is not OrderLineStatus.CONFIRMED:
         return f"The line is {line.status.value}, not CONFIRMED"
+    if line.travel.disrupted:
+        return None  # refunded in full whatever the product's rules
     if not line.product.refundable:
         return f"{line.product.name} is not refundable"
     if now >= line.travel.departure_time:
         return "The train has left"
+    return None
+
+
+def line_exchange_refusal(order: Order, line: OrderLine, now: datetime) -> SalesError | None:
+    """Why the line cannot be exchanged now (exchangeOrderLines), if it cannot."""
+    blocker = order_blocker(order, now)
+    if blocker:
+        return SalesError(ErrorCode.INVALID_STATE, blocker)
+    if line.status is not OrderLineStatus.CONFIRMED:
+        return SalesError(
+            ErrorCode.INVALID_STATE,
+            f"The line is {line.status.value}; a CONFIRMED line is exchanged",
+        )
+    if line.travel.disrupted:
+        return None  # exchanged without fee whatever the product's rules
+    if not line.product.changeable:
+        return SalesError(ErrorCode.NOT_CHANGEABLE, f"{line.product.name} is not changeable")
+    if now >= line.travel.departure_time:
+        return SalesError(ErrorCode.NOT_CHANGEABLE, "The train has left")
+    return None
+
+
+def exchange_fee(line: OrderLine) -> Decimal:
+    """The CHANGE fee of exchanging the line: the product's, none on a disrupted journey."""
+    return NO_FEE if line.travel.disrupted else line.product.change_fee
+
+
+def line_cancel_blocker(order: Order, line: OrderLine, now: datetime) -> str | None:
+    """Why the line cannot be cancelled by cancelOrderLines, if it cannot: only lines added
+    in the current DRAFT version, and never leaving more paid than owed."""
+    blocker = order_blocker(order, now)
+    if blocker:
+        return blocker
+    if order.status is not OrderStatus.DRAFT:
+        return "Only lines of unconfirmed changes are cancelled; refund confirmed lines"
+    if line.status is not OrderLineStatus.DRAFT:
+        return f"The line is {line.status.value}; only DRAFT lines are cancelled"
+    if order.confirmed_state is not None and line.id in order.confirmed_state.line_statuses:
+        return "The line is part of the confirmed order; refund it instead"
+    if order.owed - line.price.amount < 0:
+        return "Cancelling the line would leave more paid than the order costs"
+    return None
+
+
+def extend_blocker(order: Order, now: datetime, hold: HoldRules) -> str | None:
+    blocker = order_blocker(order, now)
+    if blocker:
+        return blocker
+    if order.status is not OrderStatus.DRAFT or order.expire_at is None:
+        return "Only a DRAFT order's hold is extended"
+    if order.draft_started_at is not None and order.expire_at >= order.longest_hold_until(hold):
+        return "The order's longest hold is reached"
+    return None
+
+
+def fee_blocker(order: Order, now: datetime) -> str | None:
+    return order_blocker(order, now)
+
+
+def compensate_blocker(order: Order) -> str | None:
+    if order.status is not OrderStatus.CONFIRMED:
+        return f"The order is {order.status.value}; a CONFIRMED order is compensated"
+    if order.captured_amount - order.credited_amount <= 0:
+        return "Nothing paid is left to give back"
+    return None
+
+
+def rebook_blocker(order: Order, line: OrderLine) -> str | None:
+    if not line.travel.disrupted:
+        return "The line's service journey is not disrupted"
+    if order.status is not OrderStatus.CONFIRMED:
+        return f"The order is {order.status.value}; pay or reset its changes first"
+    if line.status is not OrderLineStatus.CONFIRMED:
+        return f"The line is {line.status.value}, not CONFIRMED"
     return None
 
 
@@ -109,15 +192,10 @@ def _option(change: ChangeType, blocker: str | None, deadline: datetime | None =
     return ChangeOption(change, True, None, fee, deadline)
 
 
-CANCEL_LINE_REASON = (
-    "An order line is cancelled by refundOrder (paid lines) or resetOrder (unpaid changes)"
-)
-
-
 def change_options(
-    order: Order, now: datetime
+    order: Order, now: datetime, hold: HoldRules = DEFAULT_HOLD
 ) -> tuple[list[ChangeOption], list[tuple[OrderLine, list[ChangeOption]]]]:
-    """The options of the order, and of each line."""
+    """The options of the order, and of each line: each as the mutation enforces it."""
     blocker = order_blocker(order, now)
     first_departure = min((line.travel.departure_time for line in order.active_lines), default=None)
     line_options: list[tuple[OrderLine, list[ChangeOption]]] = []
@@ -126,38 +204,53 @@ def change_options(
         _option(ChangeType.UPDATE_CONTACT_INFO, blocker),
         _option(ChangeType.ADD_OFFERS, blocker),
     ]
+    whole = [
+        _option(ChangeType.CANCEL_ORDER, cancel_blocker(order)),
+        _option(ChangeType.RESET_ORDER, reset_blocker(order, now)),
+        _option(ChangeType.EXTEND_EXPIRY, extend_blocker(order, now, hold),
+                order.longest_hold_until(hold) if order.draft_started_at else None),
+        _option(ChangeType.ADD_FEE, fee_blocker(order, now)),
+        _option(ChangeType.COMPENSATE_ORDER, compensate_blocker(order)),
+    ]  # fmt: skip
     for line in order.lines:
-        seats = line_seat_change_blocker(order, line, now)
-        refund = line_refund_blocker(order, line, now)
+        departure = line.travel.departure_time
+        exchange = line_exchange_refusal(order, line, now)
         line_options.append(
             (
                 line,
                 [
-                    *shared[:3],
-                    _option(ChangeType.CHANGE_SEATS, seats, line.travel.departure_time),
-                    _no(ChangeType.CANCEL_ORDER_LINE, CANCEL_LINE_REASON),
-                    _option(
-                        ChangeType.REFUND_ORDER_LINE, refund, line.travel.departure_time, NO_FEE
-                    ),
-                    _option(ChangeType.CANCEL_ORDER, cancel_blocker(order)),
-                    _option(ChangeType.RESET_ORDER, reset_blocker(order, now)),
+                    *shared,
+                    _option(ChangeType.CHANGE_SEATS, line_seat_change_blocker(order, line, now),
+                            departure),
+                    _option(ChangeType.CANCEL_ORDER_LINE, line_cancel_blocker(order, line, now)),
+                    _option(ChangeType.REFUND_ORDER_LINE, line_refund_blocker(order, line, now),
+                            departure, NO_FEE),
+                    _option(ChangeType.EXCHANGE_ORDER_LINE,
+                            exchange.message if exchange else None, departure,
+                            exchange_fee(line)),
+                    _option(ChangeType.REBOOK_DISRUPTED_ORDER_LINE, rebook_blocker(order, line)),
+                    *whole,
                 ],
             )
-        )
-    any_seats = any(o.allowed for _, opts in line_options for o in opts
-                    if o.type is ChangeType.CHANGE_SEATS)  # fmt: skip
-    any_refund = any(o.allowed for _, opts in line_options for o in opts
-                     if o.type is ChangeType.REFUND_ORDER_LINE)  # fmt: skip
+        )  # fmt: skip
+
+    def any_line(change: ChangeType, reason: str, fee: Decimal | None = None,
+                 deadline: datetime | None = None) -> ChangeOption:  # fmt: skip
+        allowed = any(o.allowed for _, opts in line_options for o in opts if o.type is change)
+        return _option(change, None if allowed else reason, deadline, fee)
+
     order_options = [
         *shared,
-        _option(ChangeType.CHANGE_SEATS, None if any_seats else "No line's seats can change now",
-                first_departure),
-        _no(ChangeType.CANCEL_ORDER_LINE, CANCEL_LINE_REASON),
-        _option(ChangeType.REFUND_ORDER_LINE,
-                None if any_refund else "No line of the order can be refunded now",
-                first_departure, NO_FEE),
-        _option(ChangeType.CANCEL_ORDER, cancel_blocker(order)),
-        _option(ChangeType.RESET_ORDER, reset_blocker(order, now)),
+        any_line(ChangeType.CHANGE_SEATS, "No line's seats can change now",
+                 deadline=first_departure),
+        any_line(ChangeType.CANCEL_ORDER_LINE, "No line of the order can be cancelled now"),
+        any_line(ChangeType.REFUND_ORDER_LINE, "No line of the order can be refunded now",
+                 NO_FEE, first_departure),
+        any_line(ChangeType.EXCHANGE_ORDER_LINE, "No line of the order can be exchanged now",
+                 deadline=first_departure),
+        any_line(ChangeType.REBOOK_DISRUPTED_ORDER_LINE,
+                 "No line of the order is on a disrupted journey"),
+        *whole,
     ]  # fmt: skip
     return order_options, line_options
 

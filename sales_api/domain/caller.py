@@ -11,6 +11,7 @@ class Permission(StrEnum):
     SALES_WRITE = "sales:write"
     PAYMENTS_WRITE = "payments:write"
     REFUNDS_WRITE = "refunds:write"
+    SALES_DISRUPTIONS = "sales:disruptions"
 
 
 class PermissionDenied(Exception):

@@ -50,6 +50,8 @@ class FareProduct:
     seat_reservation_required: bool
     base_price: Decimal
     price_per_km: Decimal
+    change_fee: Decimal = Decimal("0.00")
+    """The CHANGE fee per line exchanged, when changeable ("changeFee" in the file)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,6 +283,7 @@ def _parse(doc: dict[str, Any]) -> Catalogue:
             seat_reservation_required=bool(p["seatReservationRequired"]),
             base_price=Decimal(str(p["basePrice"])),
             price_per_km=Decimal(str(p["pricePerKm"])),
+            change_fee=Decimal(str(p.get("changeFee", "0.00"))).quantize(TWO_PLACES),
         )
         for p in doc["fareProducts"]
     )
@@ -315,8 +318,8 @@ def _parse(doc: dict[str, Any]) -> Catalogue:
                 )
             )
     for product in products:
-        if product.base_price < 0 or product.price_per_km < 0:
-            raise ValueError(f"product {product.id!r} has a negative price")
+        if product.base_price < 0 or product.price_per_km < 0 or product.change_fee < 0:
+            raise ValueError(f"product {product.id!r} has a negative price or fee")
     discounts = dict(DEFAULT_DISCOUNTS)
     for user_type, percent in doc.get("userTypeDiscountPercent", {}).items():
         discount = Decimal(str(percent))

@@ -27,6 +27,10 @@ class ErrorCode(StrEnum):
     DISTRIBUTION_CHANNEL_NOT_ALLOWED = "DISTRIBUTION_CHANNEL_NOT_ALLOWED"
     RECEIPT_NOT_AVAILABLE = "RECEIPT_NOT_AVAILABLE"
     PAYMENT_PROVIDER_UNAVAILABLE = "PAYMENT_PROVIDER_UNAVAILABLE"
+    HOLD_LIMIT_REACHED = "HOLD_LIMIT_REACHED"
+    SERVICE_JOURNEY_DISRUPTED = "SERVICE_JOURNEY_DISRUPTED"
+    PERMISSION_DENIED = "PERMISSION_DENIED"
+    NOT_CHANGEABLE = "NOT_CHANGEABLE"
 
 
 # What each code means, one line each: the error reference (docs/errors.md) and the schema
@@ -87,6 +91,16 @@ ERROR_MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.PAYMENT_PROVIDER_UNAVAILABLE: (
         "The payment provider did not answer in time; the capture or credit stays pending and"
         " is settled later (never twice): retry with the same idempotencyKey."
+    ),
+    ErrorCode.HOLD_LIMIT_REACHED: (
+        "The hold cannot be extended further (the order's longest hold is reached)."
+    ),
+    ErrorCode.SERVICE_JOURNEY_DISRUPTED: (
+        "The service journey is disrupted: it is no longer sold."
+    ),
+    ErrorCode.PERMISSION_DENIED: ("The caller's token lacks the permission this operation needs."),
+    ErrorCode.NOT_CHANGEABLE: (
+        "The line cannot be exchanged: its product is not changeable, or it has departed."
     ),
 }
 

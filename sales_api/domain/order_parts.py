@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 
 from sales_api.domain.errors import ValidationFailed
@@ -14,6 +15,7 @@ from sales_api.domain.money import PriceWithTax
 MAX_TRAVELLERS = 50
 MAX_TEXT = 200
 MAX_EXTERNAL_REFERENCE = 100
+MAX_FEE_DESCRIPTION_LENGTH = 200
 
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s.]{2,}")
 _PHONE = re.compile(r"\+?[0-9][0-9 ]{4,19}")
@@ -93,6 +95,8 @@ class ProductSnapshot:
     fare_class: FareClass
     refundable: bool
     changeable: bool
+    change_fee: Decimal = Decimal("0.00")
+    """The CHANGE fee per line exchanged (when changeable), by the product's rules."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +106,9 @@ class TravelSpecification:
     destination: StopPlaceRef
     departure_time: datetime
     arrival_time: datetime
+    disrupted: bool = False
+    """The service journey was disrupted (disruptServiceJourney): refunded and exchanged
+    whatever the product's rules, or rebooked."""
 
 
 class ReservationStatus(StrEnum):
@@ -157,6 +164,32 @@ class OrderLine:
         return self.status in ACTIVE_LINE_STATUSES
 
 
+class FeeType(StrEnum):
+    BOOKING = "BOOKING"
+    CHANGE = "CHANGE"
+    PENALTY = "PENALTY"
+    MANUAL = "MANUAL"
+    COMPENSATION = "COMPENSATION"
+
+
+SELLER_FEE_TYPES = frozenset({FeeType.BOOKING, FeeType.MANUAL})
+
+
+@dataclass(slots=True)
+class Fee:
+    """A fee of an order (negative for COMPENSATION). `active` while it counts: a fee of
+    an unconfirmed version that is reset or expires stops counting, and stays on record."""
+
+    id: str
+    order_id: str
+    order_version: int
+    type: FeeType
+    price: PriceWithTax
+    description: str
+    created_at: datetime
+    active: bool = True
+
+
 @dataclass(frozen=True, slots=True)
 class ConfirmedState:
     """What `resetOrder` and expiry return to: the order as last confirmed."""
@@ -165,6 +198,7 @@ class ConfirmedState:
     travellers: tuple[Traveller, ...]
     line_statuses: dict[str, OrderLineStatus]
     reservation_statuses: dict[str, ReservationStatus]
+    fee_ids: frozenset[str] = frozenset()
 
 
 def validate_travellers(travellers: Sequence[Traveller]) -> list[Traveller]:

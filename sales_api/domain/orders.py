@@ -15,6 +15,8 @@ from sales_api.domain.order_parts import (
     ConfirmedState,
     ContactInfo,
     FareClass,
+    Fee,
+    FeeType,
     OrderLine,
     OrderLineStatus,
     OrderStatus,
@@ -31,14 +33,32 @@ from sales_api.domain.order_parts import (
 )
 
 DRAFT_HOLD = timedelta(minutes=20)
+LONGEST_HOLD = timedelta(hours=1)
+
+
+@dataclass(frozen=True, slots=True)
+class HoldRules:
+    """How long a DRAFT version holds its seats: `period` from each change (or extension),
+    never beyond `longest` after the DRAFT version began (settings
+    SALES_ORDER_HOLD_SECONDS and SALES_ORDER_MAX_HOLD_SECONDS)."""
+
+    period: timedelta = DRAFT_HOLD
+    longest: timedelta = LONGEST_HOLD
+
+
+DEFAULT_HOLD = HoldRules()
 
 __all__ = [
     "ACTIVE_LINE_STATUSES",
+    "DEFAULT_HOLD",
     "DRAFT_HOLD",
     "MAX_TRAVELLERS",
     "ConfirmedState",
     "ContactInfo",
     "FareClass",
+    "Fee",
+    "FeeType",
+    "HoldRules",
     "Order",
     "OrderLine",
     "OrderLineStatus",
@@ -78,6 +98,9 @@ class Order:
     last_confirmed_at: datetime | None = None
     expire_at: datetime | None = None
     confirmed_state: ConfirmedState | None = None
+    fees: list[Fee] = field(default_factory=list)
+    draft_started_at: datetime | None = None
+    """When the current DRAFT version began (its longest hold runs from here)."""
 
     # ------------------------------------------------------------ derived money
 
@@ -86,16 +109,35 @@ class Order:
         return [line for line in self.lines if line.active]
 
     @property
+    def active_fees(self) -> list[Fee]:
+        return [fee for fee in self.fees if fee.active]
+
+    @property
     def total_amount(self) -> Decimal:
-        return sum((line.price.amount for line in self.active_lines), Decimal("0.00"))
+        return sum((p.amount for p in self._prices()), Decimal("0.00"))
 
     @property
     def total_tax_amount(self) -> Decimal:
-        return sum((line.price.tax_amount for line in self.active_lines), Decimal("0.00"))
+        return sum((p.tax_amount for p in self._prices()), Decimal("0.00"))
+
+    def _prices(self) -> list[PriceWithTax]:
+        return [line.price for line in self.active_lines] + [f.price for f in self.active_fees]
+
+    @property
+    def owed(self) -> Decimal:
+        """What the current version costs less the money kept for it: negative when an
+        exchange made it cheaper than what was paid (`surplus`)."""
+        return self.total_amount - self.captured_amount + self.credited_amount
 
     @property
     def balance(self) -> Decimal:
-        return self.total_amount - self.captured_amount + self.credited_amount
+        """What is left to pay, never below 0.00."""
+        return max(self.owed, Decimal("0.00"))
+
+    @property
+    def surplus(self) -> Decimal:
+        """Money kept beyond what the current version costs: given back at confirmation."""
+        return max(-self.owed, Decimal("0.00"))
 
     # ------------------------------------------------------------ rules
 
@@ -134,10 +176,14 @@ class Order:
     # ------------------------------------------------------------ life cycle
 
     def add_lines(
-        self, lines: Sequence[OrderLine], travellers: Sequence[Traveller], now: datetime
+        self,
+        lines: Sequence[OrderLine],
+        travellers: Sequence[Traveller],
+        now: datetime,
+        hold: HoldRules = DEFAULT_HOLD,
     ) -> None:
         """New lines (and travellers not yet on the order): a CONFIRMED order starts a new
-        DRAFT version; the hold on the order's seats runs 20 minutes from now."""
+        DRAFT version; the hold on the order's seats runs the hold period from now."""
         self.ensure_changeable()
         # A traveller may be on several lines (a return, a journey in two legs), always as
         # the same user type: the type priced the line.
@@ -156,7 +202,7 @@ class Order:
                 )
         self.travellers = validate_travellers(self.travellers + added)
         self.lines.extend(lines)
-        self._mark_changed(now)
+        self.mark_changed(now, hold)
 
     def confirm(self, now: datetime) -> None:
         """At balance 0.00: the order, its lines and reservations become CONFIRMED."""
@@ -167,16 +213,28 @@ class Order:
                 ErrorCode.INVALID_STATE,
                 f"Order {self.id} has a balance of {self.balance:.2f}; it confirms at 0.00",
             )
+        if self.surplus != 0:
+            raise SalesError(
+                ErrorCode.INVALID_STATE,
+                f"Order {self.id} has {self.surplus:.2f} more paid than it costs; it is "
+                "credited back before it confirms",
+            )
         for line in self.lines:
             if line.status is OrderLineStatus.DRAFT:
                 line.status = OrderLineStatus.CONFIRMED
-            if line.reservation and line.reservation.status is ReservationStatus.DRAFT:
-                line.reservation.status = ReservationStatus.CONFIRMED
-                line.reservation.expire_at = None
+            reservation = line.reservation
+            if reservation is None:
+                continue
+            if reservation.status is ReservationStatus.DRAFT:
+                reservation.status = ReservationStatus.CONFIRMED
+                reservation.expire_at = None
+            elif not line.active and reservation.holds_seats:
+                # A line replaced by an exchange kept its seats until now.
+                reservation.status = ReservationStatus.CANCELLED
         self.status = OrderStatus.CONFIRMED
         self.last_confirmed_at = now
         self.expire_at = None
-        self._remember_confirmed()
+        self.remember_confirmed()
 
     def refund_lines(self, line_ids: Sequence[str], amount: Decimal, now: datetime) -> None:
         """Refunded lines free their seats; the credit keeps the balance at 0.00. A new
@@ -197,14 +255,17 @@ class Order:
         self.last_confirmed_at = now
         self.expire_at = None
         self.status = OrderStatus.CONFIRMED if self.active_lines else OrderStatus.CANCELLED
-        self._remember_confirmed()
+        self.remember_confirmed()
 
-    def _remember_confirmed(self) -> None:
+    def remember_confirmed(self) -> None:
+        """The version now is what a reset or expiry of later changes returns to."""
+        self.draft_started_at = None
         self.confirmed_state = ConfirmedState(
             version=self.version,
             travellers=tuple(self.travellers),
             line_statuses={line.id: line.status for line in self.lines},
             reservation_statuses={r.id: r.status for r in self.reservations},
+            fee_ids=frozenset(f.id for f in self.active_fees),
         )
 
     def cancel(self) -> None:
@@ -235,11 +296,14 @@ class Order:
         state = self.confirmed_state
         if state is None:
             return Decimal("0.00")
-        return sum(
+        lines = sum(
             (line.price.amount for line in self.lines
              if state.line_statuses.get(line.id) in ACTIVE_LINE_STATUSES),
             Decimal("0.00"),
         )  # fmt: skip
+        return lines + sum(
+            (f.price.amount for f in self.fees if f.id in state.fee_ids), Decimal("0.00")
+        )
 
     def reset(self, *, expired: bool = False) -> None:
         """Back to the last confirmed version, or cancelled if it was never confirmed."""
@@ -262,10 +326,13 @@ class Order:
             if reservation is not None:
                 reservation.status = state.reservation_statuses.get(reservation.id, released)
                 reservation.expire_at = None
+        for fee in self.fees:
+            fee.active = fee.id in state.fee_ids
         self.travellers = list(state.travellers)
         self.version = state.version
         self.status = OrderStatus.CONFIRMED
         self.expire_at = None
+        self.draft_started_at = None
 
     def reset_blocker(self) -> str | None:
         """Why the unconfirmed changes cannot be discarded: money taken for them would be
@@ -284,6 +351,8 @@ class Order:
             if line.reservation and line.reservation.holds_seats:
                 line.reservation.status = released
                 line.reservation.expire_at = None
+        for fee in self.fees:
+            fee.active = False
         self.status = OrderStatus.CANCELLED
         self.expire_at = None
 
@@ -294,6 +363,7 @@ class Order:
         contact_info: ContactInfo | None = None,
         travellers: Sequence[Traveller] | None = None,
         external_reference: str | None = None,
+        hold: HoldRules = DEFAULT_HOLD,
     ) -> None:
         """Apply an `updateOrder`. New travellers on a CONFIRMED order start a new DRAFT version.
         An expired DRAFT takes no changes: they would revive holds whose seats are free to
@@ -309,7 +379,7 @@ class Order:
             self._ensure_travellers_cover_lines(new)
             if new != self.travellers:
                 self.travellers = new
-                self._mark_changed(now)
+                self.mark_changed(now, hold)
 
     def _ensure_travellers_cover_lines(self, travellers: Sequence[Traveller]) -> None:
         ids = {t.id for t in travellers}
@@ -321,13 +391,24 @@ class Order:
                     ["input", "travellers"],
                 )
 
-    def _mark_changed(self, now: datetime) -> None:
+    def mark_changed(self, now: datetime, hold: HoldRules = DEFAULT_HOLD) -> None:
         """A change to a CONFIRMED order is a new DRAFT version; a DRAFT's hold is extended,
-        for the order and every seat it holds."""
+        for the order and every seat it holds, never beyond the longest hold."""
         if self.status is OrderStatus.CONFIRMED:
             self.version += 1
             self.status = OrderStatus.DRAFT
-        self.expire_at = now + DRAFT_HOLD
+            self.draft_started_at = now
+        elif self.draft_started_at is None:
+            self.draft_started_at = now
+        self.hold_until(min(now + hold.period, self.longest_hold_until(hold)))
+
+    def longest_hold_until(self, hold: HoldRules) -> datetime:
+        assert self.draft_started_at is not None
+        return self.draft_started_at + hold.longest
+
+    def hold_until(self, expire_at: datetime) -> None:
+        """The DRAFT version and the seats it holds expire at `expire_at`."""
+        self.expire_at = expire_at
         for reservation in self.reservations:
             if reservation.status is ReservationStatus.DRAFT:
-                reservation.expire_at = self.expire_at
+                reservation.expire_at = expire_at

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -40,6 +40,12 @@ class OrderRepository(Protocol):
         """(order id, service journey id) of the caller's reservation."""
 
     async def expired_order_ids(self, now: datetime, limit: int) -> list[str]: ...
+
+    async def with_confirmed_line_on(
+        self, journey_id: str, organisation_id: int | None
+    ) -> list[str]:
+        """Orders with a CONFIRMED line on the service journey: the organisation's, or
+        everyone's for system work (`None`)."""
 
     async def save(self, order: Order) -> None:
         """Write back an aggregate loaded with `get_for_update`."""
@@ -98,6 +104,9 @@ class SalesReads(Protocol):
         """The order as the rules see it (travellers, lines, reservations)."""
 
     async def ticket(self, ticket_id: str) -> TicketDistribution | None: ...
+
+    async def disrupted(self, journey_ids: Sequence[str]) -> set[str]:
+        """Which of the service journeys are disrupted (no longer sold)."""
 
     async def live_holds(
         self, journey_ids: Sequence[str], now: datetime
@@ -212,6 +221,15 @@ class WebhookSender(Protocol):
         """POST the event to the subscription's URL, signed; never raises."""
 
 
+class Disruptions(Protocol):
+    async def disrupt(
+        self, journey_id: str, reason: str, organisation_id: int, client_id: str, now: datetime
+    ) -> bool:
+        """Mark the journey disrupted and every line sold on it; False when it already was."""
+
+    async def disrupted_among(self, journey_ids: Iterable[str]) -> set[str]: ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction. Leaving the block without `commit()` rolls everything back."""
 
@@ -247,6 +265,9 @@ class UnitOfWork(Protocol):
 
     @property
     def webhooks(self) -> WebhookSubscriptions: ...
+
+    @property
+    def disruptions(self) -> Disruptions: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from sales_api.domain.catalogue import LOCAL_TIME
-from sales_api.domain.orders import Order, OrderLine, OrderLineStatus
+from sales_api.domain.orders import FeeType, Order, OrderLine, OrderLineStatus
 from sales_api.domain.payments import Credit, Payment, TransactionStatus
 from sales_api.domain.tickets import Language
 
@@ -92,9 +92,35 @@ def describe(line: OrderLine, language: Language) -> str:
     return text
 
 
+_FEE_NAMES: dict[Language, dict[FeeType, str]] = {
+    Language.NOB: {
+        FeeType.BOOKING: "Bestillingsgebyr",
+        FeeType.CHANGE: "Endringsgebyr",
+        FeeType.PENALTY: "Gebyr",
+        FeeType.MANUAL: "Gebyr",
+        FeeType.COMPENSATION: "Kompensasjon",
+    },
+    Language.NNO: {
+        FeeType.BOOKING: "Bestillingsgebyr",
+        FeeType.CHANGE: "Endringsgebyr",
+        FeeType.PENALTY: "Gebyr",
+        FeeType.MANUAL: "Gebyr",
+        FeeType.COMPENSATION: "Kompensasjon",
+    },
+    Language.ENG: {
+        FeeType.BOOKING: "Booking fee",
+        FeeType.CHANGE: "Change fee",
+        FeeType.PENALTY: "Penalty",
+        FeeType.MANUAL: "Fee",
+        FeeType.COMPENSATION: "Compensation",
+    },
+}
+
+
 def receipt_lines(order: Order, language: Language) -> list[ReceiptLine]:
-    """The lines the version charges for: its active lines, at their price with VAT."""
-    return [
+    """What the version charges for: its active lines and fees (a compensation negative),
+    at their price with VAT."""
+    lines = [
         ReceiptLine(
             describe(line, language),
             line.price.amount,
@@ -104,6 +130,16 @@ def receipt_lines(order: Order, language: Language) -> list[ReceiptLine]:
         for line in order.lines
         if line.active
     ]
+    lines.extend(
+        ReceiptLine(
+            f"{_FEE_NAMES[language][fee.type]}: {fee.description}",
+            fee.price.amount,
+            fee.price.tax_amount,
+            fee.price.tax_rate,
+        )
+        for fee in order.active_fees
+    )
+    return lines
 
 
 def version_has_money(version: int, payments: list[Payment], credits: list[Credit]) -> bool:

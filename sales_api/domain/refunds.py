@@ -26,6 +26,11 @@ class RefundPurpose(StrEnum):
     """cancelOrder of an order never confirmed that money was taken for."""
     EXPIRE = "EXPIRE"
     """The expiry of such a DRAFT version."""
+    CONFIRM = "CONFIRM"
+    """confirmOrder of a DRAFT version that costs less than was paid (an exchange to a
+    cheaper journey): the difference given back, then it confirms."""
+    COMPENSATE = "COMPENSATE"
+    """compensateOrder: goodwill given back; a new CONFIRMED version with a COMPENSATION fee."""
 
 
 @dataclass(slots=True)

@@ -12,6 +12,8 @@ from sales_api.domain.orders import (
     ConfirmedState,
     ContactInfo,
     FareClass,
+    Fee,
+    FeeType,
     Order,
     OrderLine,
     OrderLineStatus,
@@ -52,6 +54,7 @@ def order_from_row(row: Mapping[Any, Any]) -> Order:
         last_confirmed_at=row["last_confirmed_at"],
         expire_at=row["expire_at"],
         confirmed_state=confirmed_state_from_json(row["confirmed_state"]),
+        draft_started_at=row["draft_started_at"],
     )
 
 
@@ -79,6 +82,7 @@ def order_to_row(order: Order) -> dict[str, Any]:
         "last_confirmed_at": order.last_confirmed_at,
         "expire_at": order.expire_at,
         "confirmed_state": confirmed_state_to_json(order.confirmed_state),
+        "draft_started_at": order.draft_started_at,
     }
 
 
@@ -110,6 +114,7 @@ def line_from_row(row: Mapping[Any, Any]) -> OrderLine:
             row["fare_class"],
             row["refundable"],
             row["changeable"],
+            row["change_fee"],
         ),
         travel=TravelSpecification(
             service_journey_id=row["service_journey_id"],
@@ -117,6 +122,7 @@ def line_from_row(row: Mapping[Any, Any]) -> OrderLine:
             destination=stop_place_ref(row["to_stop_id"], row["to_stop_name"]),
             departure_time=row["departure_time"],
             arrival_time=row["arrival_time"],
+            disrupted=bool(row["disrupted"]),
         ),
         traveller_ids=tuple(row["traveller_ids"]),
         price=price_with_tax(
@@ -139,7 +145,12 @@ def stop_place_ref(stop_id: str, name: str) -> StopPlaceRef:
 
 @lru_cache(maxsize=4096)
 def product_snapshot(
-    product_id: str, name: str, fare_class: str, refundable: bool, changeable: bool
+    product_id: str,
+    name: str,
+    fare_class: str,
+    refundable: bool,
+    changeable: bool,
+    change_fee: int = 0,
 ) -> ProductSnapshot:
     return ProductSnapshot(
         id=product_id,
@@ -147,6 +158,7 @@ def product_snapshot(
         fare_class=FareClass(fare_class),
         refundable=bool(refundable),
         changeable=bool(changeable),
+        change_fee=from_minor_units(change_fee),
     )
 
 
@@ -171,6 +183,8 @@ def line_to_row(line: OrderLine, position: int) -> dict[str, Any]:
         "fare_class": line.product.fare_class.value,
         "refundable": line.product.refundable,
         "changeable": line.product.changeable,
+        "change_fee": to_minor_units(line.product.change_fee),
+        "disrupted": line.travel.disrupted,
         "service_journey_id": line.travel.service_journey_id,
         "from_stop_id": line.travel.origin.id,
         "from_stop_name": line.travel.origin.name,
@@ -236,6 +250,7 @@ def confirmed_state_to_json(state: ConfirmedState | None) -> dict[str, Any] | No
         "travellers": [[t.id, t.user_type.value, t.name] for t in state.travellers],
         "lines": {k: v.value for k, v in state.line_statuses.items()},
         "reservations": {k: v.value for k, v in state.reservation_statuses.items()},
+        "fees": sorted(state.fee_ids),
     }
 
 
@@ -247,4 +262,37 @@ def confirmed_state_from_json(data: dict[str, Any] | None) -> ConfirmedState | N
         travellers=tuple(Traveller(i, UserType(u), n) for i, u, n in data["travellers"]),
         line_statuses={k: OrderLineStatus(v) for k, v in data["lines"].items()},
         reservation_statuses={k: ReservationStatus(v) for k, v in data["reservations"].items()},
+        fee_ids=frozenset(data.get("fees", ())),
     )
+
+
+def fee_from_row(row: Mapping[Any, Any]) -> Fee:
+    return Fee(
+        id=row["id"],
+        order_id=row["order_id"],
+        order_version=row["order_version"],
+        type=FeeType(row["type"]),
+        price=price_with_tax(
+            row["amount"], row["tax_amount"], row["tax_rate_basis_points"], row["currency"]
+        ),
+        description=row["description"],
+        created_at=row["created_at"],
+        active=bool(row["active"]),
+    )
+
+
+def fee_to_row(fee: Fee, position: int) -> dict[str, Any]:
+    return {
+        "id": fee.id,
+        "order_id": fee.order_id,
+        "position": position,
+        "order_version": fee.order_version,
+        "type": fee.type.value,
+        "amount": to_minor_units(fee.price.amount),
+        "tax_amount": to_minor_units(fee.price.tax_amount),
+        "tax_rate_basis_points": int(fee.price.tax_rate * 100),
+        "currency": fee.price.currency,
+        "description": fee.description,
+        "created_at": fee.created_at,
+        "active": fee.active,
+    }

@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sales_api.domain.orders import Order
 from sales_api.persistence import tables as t
 from sales_api.persistence.mapping import (
+    fee_from_row,
+    fee_to_row,
     line_from_row,
     line_to_row,
     order_from_row,
@@ -29,6 +31,7 @@ class SqlOrderRepository:
         self._new: list[Order] = []
         self._loaded_line_ids: dict[str, set[str]] = {}
         self._loaded_reservation_ids: dict[str, set[str]] = {}
+        self._loaded_fee_ids: dict[str, set[str]] = {}
         self.seats = SqlSeatInventory(connection, lock_rows=lock_rows)
 
     def add(self, order: Order) -> None:
@@ -70,6 +73,13 @@ class SqlOrderRepository:
         by_line = {r.order_line_id: r for r in map(reservation_from_row, reservations.mappings())}
         for line in order.lines:
             line.reservation = by_line.get(line.id)
+        fees = await self._connection.execute(
+            select(t.order_fees)
+            .where(t.order_fees.c.order_id == order_id)
+            .order_by(t.order_fees.c.position)
+        )
+        order.fees = [fee_from_row(r) for r in fees.mappings()]
+        self._loaded_fee_ids[order.id] = {fee.id for fee in order.fees}
         self._loaded_line_ids[order.id] = {line.id for line in order.lines}
         self._loaded_reservation_ids[order.id] = set(r.id for r in by_line.values())
         return order
@@ -111,6 +121,16 @@ class SqlOrderRepository:
             else:
                 await self._connection.execute(insert(t.reservations).values(row))
                 held.add(reservation.id)
+        fees = self._loaded_fee_ids.setdefault(order.id, set())
+        for position, fee in enumerate(order.fees):
+            row = fee_to_row(fee, position)
+            if fee.id in fees:
+                await self._connection.execute(
+                    update(t.order_fees).where(t.order_fees.c.id == fee.id).values(row)
+                )
+            else:
+                await self._connection.execute(insert(t.order_fees).values(row))
+                fees.add(fee.id)
         await self.seats.sync(order)
 
     async def find_reservation_order(
@@ -127,6 +147,26 @@ class SqlOrderRepository:
         )
         row = found.first()
         return (str(row[0]), str(row[1])) if row else None
+
+    async def with_confirmed_line_on(
+        self, journey_id: str, organisation_id: int | None
+    ) -> list[str]:
+        """Orders with a CONFIRMED line on the service journey: the organisation's, or
+        everyone's for system work (`None`)."""
+        statement = (
+            select(t.order_lines.c.order_id)
+            .join(t.orders, t.orders.c.id == t.order_lines.c.order_id)
+            .where(
+                t.order_lines.c.service_journey_id == journey_id,
+                t.order_lines.c.status == "CONFIRMED",
+            )
+            .distinct()
+            .order_by(t.order_lines.c.order_id)
+        )
+        if organisation_id is not None:
+            statement = statement.where(t.orders.c.organisation_id == organisation_id)
+        rows = await self._connection.execute(statement)
+        return [r[0] for r in rows]
 
     async def expired_order_ids(self, now: datetime, limit: int) -> list[str]:
         rows = await self._connection.execute(

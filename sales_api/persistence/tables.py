@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     ForeignKey,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlmodel import Field, SQLModel
@@ -55,6 +57,7 @@ class OrderRow(SQLModel, table=True):
     confirmed_state: dict[str, Any] | None = Field(
         default=None, sa_column=Column(JSON, nullable=True)
     )
+    draft_started_at: datetime | None = utc_column(nullable=True)
 
 
 class OrderTravellerRow(SQLModel, table=True):
@@ -85,6 +88,12 @@ class OrderLineRow(SQLModel, table=True):
     fare_class: str = Field(max_length=32)
     refundable: bool
     changeable: bool
+    change_fee: int = Field(
+        default=0, sa_column=Column(BigInteger, nullable=False, server_default="0")
+    )
+    disrupted: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
     service_journey_id: str = Field(max_length=64, index=True)
     from_stop_id: str = Field(max_length=64)
     from_stop_name: str = Field(max_length=200)
@@ -98,6 +107,41 @@ class OrderLineRow(SQLModel, table=True):
     tax_rate_basis_points: int
     currency: str = Field(max_length=3)
     created_at: datetime = utc_column()
+
+
+class OrderFeeRow(SQLModel, table=True):
+    """Fees of an order (negative for COMPENSATION); `active` while they count."""
+
+    __tablename__ = "order_fees"
+
+    id: str = Field(primary_key=True, max_length=16)
+    order_id: str = Field(
+        sa_column=Column(
+            String(16), ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    position: int
+    order_version: int
+    type: str = Field(max_length=16)
+    amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    tax_amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    tax_rate_basis_points: int
+    currency: str = Field(max_length=3)
+    description: str = Field(max_length=200)
+    created_at: datetime = utc_column()
+    active: bool
+
+
+class DisruptedServiceJourneyRow(SQLModel, table=True):
+    """Dated service journeys no longer sold (disruptServiceJourney), for everyone."""
+
+    __tablename__ = "disrupted_service_journeys"
+
+    service_journey_id: str = Field(primary_key=True, max_length=64)
+    reason: str = Field(max_length=500)
+    organisation_id: int
+    client_id: str = Field(max_length=200)
+    disrupted_at: datetime = utc_column()
 
 
 class DistributionChannelRow(SQLModel, table=True):
@@ -124,6 +168,8 @@ orders = OrderRow.__table__  # type: ignore[attr-defined]
 order_travellers = OrderTravellerRow.__table__  # type: ignore[attr-defined]
 order_lines = OrderLineRow.__table__  # type: ignore[attr-defined]
 distribution_channels = DistributionChannelRow.__table__  # type: ignore[attr-defined]
+order_fees = OrderFeeRow.__table__  # type: ignore[attr-defined]
+disrupted_service_journeys = DisruptedServiceJourneyRow.__table__  # type: ignore[attr-defined]
 distribution_channel_organisations = DistributionChannelOrganisationRow.__table__  # type: ignore[attr-defined]
 metadata = SQLModel.metadata
 

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransactio
 
 from sales_api.persistence.channels_repository import SqlDistributionChannels
 from sales_api.persistence.database import WRITE_OPTION, is_sqlite
+from sales_api.persistence.disruptions_repository import SqlDisruptions
 from sales_api.persistence.events_repository import EventHooks, SqlEventLog
 from sales_api.persistence.idempotency import SqlIdempotencyKeys
 from sales_api.persistence.orders_repository import SqlOrderRepository
@@ -61,6 +62,7 @@ class SqlUnitOfWork:
         self.events = SqlEventLog(self._connection, self._hooks)
         self.refunds = SqlRefundRepository(self._connection)
         self.webhooks = SqlWebhookSubscriptions(self._connection)
+        self.disruptions = SqlDisruptions(self._connection)
         return self
 
     async def commit(self) -> None:

@@ -105,6 +105,12 @@ class Reader:
         )
         return holds
 
+    async def disrupted(self, journey_ids: Sequence[str]) -> set[str]:
+        found: set[str] = await self.run(
+            rules.disrupted_reading(self.dialect, journey_ids), single=True
+        )
+        return found
+
     async def taken(
         self, journey_id: str, from_index: int, to_index: int, now: datetime
     ) -> set[SeatKey]:

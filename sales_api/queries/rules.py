@@ -16,6 +16,7 @@ from sales_api.domain.seating import SeatKey
 from sales_api.domain.tickets import TicketDistribution
 from sales_api.persistence import tables as t
 from sales_api.persistence.mapping import (
+    fee_from_row,
     line_from_row,
     order_from_row,
     reservation_from_row,
@@ -95,12 +96,15 @@ def _order_statements(dialect: str) -> tuple[CompiledSql, ...]:
         .where(lines.c.order_id == bindparam("order", required=False))
         .order_by(lines.c.position),
         select(res).where(res.c.order_id == bindparam("order", required=False)),
+        select(t.order_fees)
+        .where(t.order_fees.c.order_id == bindparam("order", required=False))
+        .order_by(t.order_fees.c.position),
     ]
     return tuple(compile_sql(statement, engine_dialect) for statement in statements)
 
 
 def order_reading(dialect: str, order_id: str, organisation_id: int) -> Reading:
-    found, travellers, lines, reservations = _order_statements(dialect)
+    found, travellers, lines, reservations, fees = _order_statements(dialect)
     values = {"order": order_id, "organisation": organisation_id}
     rows = yield found.query(values)
     if not rows:
@@ -122,7 +126,27 @@ def order_reading(dialect: str, order_id: str, organisation_id: int) -> Reading:
     }
     for line in order.lines:
         line.reservation = by_line.get(line.id)
+    order.fees = [fee_from_row(r) for r in _rows(t.order_fees, dialect, (yield fees.query(values)))]
     return order
+
+
+@lru_cache(maxsize=16)
+def _disrupted_statement(dialect: str) -> CompiledSql:
+    journeys = t.disrupted_service_journeys
+    statement = select(journeys.c.service_journey_id).where(
+        keys_clause(journeys.c.service_journey_id, dialect)
+    )
+    return compile_sql(statement, _DIALECTS[dialect])
+
+
+def disrupted_reading(dialect: str, journey_ids: Sequence[str]) -> Reading:
+    """Which of the journeys are disrupted (no longer sold)."""
+    found: set[str] = set()
+    if not journey_ids:
+        return found
+    rows = yield _disrupted_statement(dialect).query({"keys": list(journey_ids)})
+    found.update(str(r[0]) for r in rows)
+    return found
 
 
 @lru_cache(maxsize=16)
@@ -193,6 +217,7 @@ def taken_reading(
 
 
 __all__ = [
+    "disrupted_reading",
     "live_holds_reading",
     "order_reading",
     "taken_reading",

@@ -108,6 +108,7 @@ o, lines, res, trav = t.orders, t.order_lines, t.reservations, t.order_traveller
 pay, tx, cr = t.payments, t.transactions, t.credits
 grp, tk, rc, rf = t.ticket_groups, t.tickets, t.receipts, t.refunds
 ev = t.order_events
+fee = t.order_fees
 ws, wd = t.webhook_subscriptions, t.webhook_deliveries
 
 
@@ -221,6 +222,7 @@ _view(
                     "to": _stop(lines.c.to_stop_id, lines.c.to_stop_name),
                     "departureTime": Column(lines.c.departure_time, STAMP),
                     "arrivalTime": Column(lines.c.arrival_time, STAMP),
+                    "disrupted": Column(lines.c.disrupted, BOOL),
                 },
             ),
             "travellers": LineTravellers(),
@@ -412,6 +414,29 @@ _view(
 
 _view(
     View(
+        "Fee",
+        fee,
+        fee.c.id,
+        {
+            "id": Column(fee.c.id),
+            "orderId": Column(fee.c.order_id),
+            "orderVersion": Column(fee.c.order_version),
+            "type": Column(fee.c.type),
+            "amount": Column(fee.c.amount, MONEY),
+            "taxAmount": Column(fee.c.tax_amount, MONEY),
+            "currency": Column(fee.c.currency),
+            "description": Column(fee.c.description),
+            "createdAt": Column(fee.c.created_at, STAMP),
+        },
+        order_by=(fee.c.position,),
+        # The fees that count in the current version (those of a discarded one do not).
+        where=fee.c.active.is_(True),
+        scope=_with_orders(fee),
+    )
+)
+
+_view(
+    View(
         "OrderEvent",
         ev,
         ev.c.id,
@@ -505,6 +530,7 @@ _view(
             "ticketDistributionGroups": Related("TicketDistributionGroup", o.c.id, grp.c.order_id),
             "receipts": Related("Receipt", o.c.id, rc.c.order_id),
             "events": Related("OrderEvent", o.c.id, ev.c.order_id),
+            "fees": Related("Fee", o.c.id, fee.c.order_id),
             "createdAt": Column(o.c.created_at, STAMP),
             "lastConfirmedAt": Column(o.c.last_confirmed_at, STAMP),
             "expireAt": Column(o.c.expire_at, STAMP),

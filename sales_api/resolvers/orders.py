@@ -84,7 +84,7 @@ async def update_order(
             external_reference=input.external_reference,
         )
         updated = await service.update_order(
-            context.uow_factory, context.clock, context.caller, command
+            context.uow_factory, context.clock, context.caller, command, context.holds
         )
         return OrderPayload(order_id=updated.id, errors=[])
 
@@ -130,6 +130,10 @@ reset_order = _lifecycle(
 )
 confirm_order = _lifecycle(
     lambda info, ref: lifecycle.confirm_order(
-        info.context.uow_factory, info.context.clock, info.context.caller, ref
+        info.context.uow_factory,
+        info.context.payment_provider,
+        info.context.clock,
+        info.context.caller,
+        ref,
     )
 )

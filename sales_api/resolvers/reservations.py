@@ -34,7 +34,12 @@ async def reserve_offers(
             idempotency_key=input.idempotency_key,
         )
         reserved = await service.reserve_offers(
-            context.uow_factory, context.reference, context.clock, context.caller, command
+            context.uow_factory,
+            context.reference,
+            context.clock,
+            context.caller,
+            command,
+            context.holds,
         )
         context.events.seats_held(reserved.seats_held)
         return ReserveOffersPayload(

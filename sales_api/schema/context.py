@@ -12,6 +12,7 @@ from strawberry.types import Info as StrawberryInfo
 from sales_api.domain.caller import Caller
 from sales_api.domain.clock import Clock
 from sales_api.domain.live import EventHub
+from sales_api.domain.orders import DEFAULT_HOLD, HoldRules
 from sales_api.domain.payments import PaymentProvider
 from sales_api.domain.ports import ReferenceData, UnitOfWorkFactory
 from sales_api.domain.services.webhooks import UrlRules
@@ -55,6 +56,8 @@ class SalesContext:
     )
     """Where webhooks may be sent (production refuses loopback and private addresses)."""
     hub: EventHub | None = None
+    holds: HoldRules = DEFAULT_HOLD
+    """How long DRAFT orders hold their seats (settings)."""
     """This process's live notices of committed events (subscriptions listen to it)."""
     # The operation run: named by the request's operationName or by its document (for the
     # access log and metrics); set by the runner once it has chosen the operation.

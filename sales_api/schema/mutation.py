@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import strawberry
 
-from sales_api.resolvers import after_sale, orders, reservations, tickets, webhooks
+from sales_api.resolvers import after_sale, changes, orders, reservations, tickets, webhooks
 from sales_api.resolvers import payments as payment_resolvers
+from sales_api.schema.change_inputs import DisruptionPayload
 from sales_api.schema.error_reference import errors_line
 from sales_api.schema.types import (
     OrderPayload,
@@ -181,6 +182,79 @@ class Mutation:
             " tickets and makes a new CONFIRMED version (CANCELLED when no line is left)."
             " Needs `refunds:write`. The idempotencyKey is required: if the provider refuses or"
             " does not answer, nothing changes and the same key finishes the refund.",
+        ),
+    )
+    exchange_order_lines: OrderPayload = strawberry.mutation(
+        resolver=changes.exchange_order_lines,
+        description=_about(
+            "exchangeOrderLines",
+            "Replaces CONFIRMED lines of a changeable product (or on a disrupted journey)"
+            " with lines of another offer for the same travellers, in a new DRAFT version:"
+            " the new seats held, the old lines CANCELLED in it but their seats and tickets"
+            " valid until it is confirmed (resetOrder or expiry goes back). A CHANGE fee per"
+            " line by the product's rules. Pay the balance, or when it costs no more than was"
+            " paid, confirmOrder credits the difference back; then the old seats are released"
+            " and their tickets DISABLED." + WRITE + KEY,
+        ),
+    )
+    cancel_order_lines: OrderPayload = strawberry.mutation(
+        resolver=changes.cancel_order_lines,
+        description=_about(
+            "cancelOrderLines",
+            "Cancels lines added in the current DRAFT version (never confirmed): they stay"
+            " on the order as CANCELLED, out of its totals, and their seats are freed at"
+            " once. Confirmed lines are refunded instead; refused when it would leave more"
+            " paid than owed." + WRITE + KEY,
+        ),
+    )
+    extend_order_expiry: OrderPayload = strawberry.mutation(
+        resolver=changes.extend_order_expiry,
+        description=_about(
+            "extendOrderExpiry",
+            "Moves a DRAFT order's expireAt (and its seats' holds) to now + the hold period,"
+            " never beyond the longest hold after its DRAFT version began; at that limit"
+            " HOLD_LIMIT_REACHED." + WRITE,
+        ),
+    )
+    add_fee: OrderPayload = strawberry.mutation(
+        resolver=changes.add_fee,
+        description=_about(
+            "addFee",
+            "Adds a BOOKING or MANUAL fee (VAT included) that counts in the totals and on the"
+            " receipt; on a CONFIRMED order it starts a new DRAFT version whose balance is the"
+            " fee." + WRITE + KEY,
+        ),
+    )
+    compensate_order: RefundPayload = strawberry.mutation(
+        resolver=changes.compensate_order,
+        description=_about(
+            "compensateOrder",
+            "Gives goodwill back without touching a line: credits the captured transactions"
+            " (newest first), then a new CONFIRMED version with a COMPENSATION fee of minus"
+            " the amount. At most what was captured and not yet credited. Needs"
+            " `refunds:write`. The idempotencyKey is required: one credit per key.",
+        ),
+    )
+    disrupt_service_journey: DisruptionPayload = strawberry.mutation(
+        resolver=changes.disrupt_service_journey,
+        description=_about(
+            "disruptServiceJourney",
+            "Marks a dated service journey disrupted for everyone: no longer offered or"
+            " reserved; its lines may be refunded at fee 0.00, exchanged without fee or"
+            " rebooked. Answers the caller's orders with a confirmed line on it, each given a"
+            " SERVICE_JOURNEY_DISRUPTED event. Needs `sales:disruptions` (else"
+            " PERMISSION_DENIED). The idempotencyKey is required.",
+        ),
+    )
+    rebook_disrupted_order_lines: OrderPayload = strawberry.mutation(
+        resolver=changes.rebook_disrupted_order_lines,
+        description=_about(
+            "rebookDisruptedOrderLines",
+            "Moves lines of a disrupted journey, in one step and with no payment (a price"
+            " difference is waived), to another dated journey between the same stops, same"
+            " product and fare class, seats allocated: a new CONFIRMED version, the old lines"
+            " CANCELLED (seats released, tickets DISABLED), the new ready for"
+            " generateTickets." + WRITE + " The idempotencyKey is required.",
         ),
     )
 

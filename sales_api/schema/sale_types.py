@@ -262,6 +262,7 @@ def offer_type(priced: PricedOffer, offer_id: str) -> OfferType:
             to=_stop(segment.destination.stop_place),
             departure_time=segment.departure_time,
             arrival_time=segment.arrival_time,
+            disrupted=False,  # a disrupted journey is not offered
         ),
         traveller_ids=[strawberry.ID(t.traveller.id) for t in offer.travellers],
         price=_price(total),

@@ -32,6 +32,7 @@ UserType = strawberry.enum(domain.UserType, name="UserType")
 FareClass = strawberry.enum(domain.FareClass, name="FareClass")
 SortDirectionEnum = strawberry.enum(SortDirection, name="SortDirection")
 ReservationStatus = strawberry.enum(domain.ReservationStatus, name="ReservationStatus")
+FeeTypeEnum = strawberry.enum(domain.FeeType, name="FeeType")
 
 
 @strawberry.type(name="SalesError")
@@ -97,6 +98,9 @@ class TravelSpecificationType:
     to: StopPlaceType
     departure_time: datetime
     arrival_time: datetime
+    disrupted: bool = strawberry.field(
+        description="True once the service journey has been disrupted (disruptServiceJourney)."
+    )
 
 
 @strawberry.type(name="SeatAssignment")
@@ -134,6 +138,19 @@ class OrderLineType:
     created_at: datetime
 
 
+@strawberry.type(name="Fee")
+class FeeType:
+    id: strawberry.ID
+    order_id: strawberry.ID
+    order_version: int = strawberry.field(description="The order version the fee was added in.")
+    type: domain.FeeType
+    amount: Amount = strawberry.field(description="Negative for COMPENSATION.")
+    tax_amount: Amount
+    currency: str
+    description: str
+    created_at: datetime
+
+
 @strawberry.type(name="Order")
 class OrderType:
     id: strawberry.ID
@@ -157,6 +174,12 @@ class OrderType:
     receipts: list[ReceiptType]
     events: list[OrderEventObject] = strawberry.field(
         description="Every event of this order, oldest first."
+    )
+    fees: list[FeeType] = strawberry.field(
+        description=(
+            "Fees and compensations of the current version; they count in totalAmount and "
+            "totalTaxAmount."
+        )
     )
     created_at: datetime
     last_confirmed_at: datetime | None

@@ -29,8 +29,11 @@ class IssuerClient:
 
 
 ALL_PERMISSIONS = ("sales:read", "sales:write", "payments:write", "refunds:write")
+# Disrupting a service journey affects every seller's orders on it: an operator's right,
+# given to demo-app (the operator of the demo) and not to other-app.
+OPERATOR_PERMISSIONS = (*ALL_PERMISSIONS, "sales:disruptions")
 DEMO_CLIENTS = (
-    IssuerClient("demo-app", "demo-secret", 1, ALL_PERMISSIONS),
+    IssuerClient("demo-app", "demo-secret", 1, OPERATOR_PERMISSIONS),
     IssuerClient("other-app", "other-secret", 2, ALL_PERMISSIONS),
 )
 

@@ -84,14 +84,26 @@ async def test_a_write_rolls_back_entirely_when_it_fails(app: Starlette) -> None
 
 
 async def test_the_balance_can_never_be_stored_negative(app: Starlette) -> None:
+    """The domain never shows a balance below 0.00 (more paid than owed is a surplus, given
+    back at confirmation); the database refuses one whatever writes it."""
     from decimal import Decimal
+
+    from sqlalchemy import update
+
+    from sales_api.persistence import tables
 
     factory = SqlUnitOfWorkFactory(app.state.engine)
     order = _new_order("NEGATIVE1")
-    order.captured_amount = Decimal("10.00")  # balance would be -10.00
+    order.captured_amount = Decimal("10.00")  # 10.00 more paid than owed
+    assert order.balance == 0 and order.surplus == Decimal("10.00")
+    async with factory(write=True) as uow:
+        uow.orders.add(order)
+        await uow.commit()
     with pytest.raises(Exception, match=r"(?i)check|constraint"):
         async with factory(write=True) as uow:
-            uow.orders.add(order)
+            await uow._connection.execute(  # type: ignore[attr-defined]
+                update(tables.orders).where(tables.orders.c.id == "NEGATIVE1").values(balance=-1)
+            )
             await uow.commit()
 
 

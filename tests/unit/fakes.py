@@ -33,7 +33,7 @@ from sales_api.domain.catalogue import Catalogue, catalogue_from_document
 from sales_api.domain.errors import ErrorCode, SalesError
 from sales_api.domain.events import OrderEvent
 from sales_api.domain.offers import OfferCodec
-from sales_api.domain.orders import Order, OrderStatus
+from sales_api.domain.orders import Order, OrderLineStatus, OrderStatus
 from sales_api.domain.outbox import OutboxMessage
 from sales_api.domain.payments import Credit, CreditStatus, Payment, TransactionStatus
 from sales_api.domain.ports import IdempotencyRecord
@@ -78,6 +78,8 @@ class Tables:
     outbox: dict[str, OutboxMessage] = field(default_factory=dict)
     refunds: dict[str, Refund] = field(default_factory=dict)
     events: list[OrderEvent] = field(default_factory=list)
+    disrupted: dict[str, str] = field(default_factory=dict)
+    """Disrupted service journey id -> reason."""
 
 
 class FakeDatabase:
@@ -123,6 +125,7 @@ class FakeUnitOfWork:
     outbox: FakeOutbox
     refunds: FakeRefunds
     events: FakeEventLog
+    disruptions: FakeDisruptions
 
     def __init__(self, database: FakeDatabase) -> None:
         self._database = database
@@ -141,6 +144,7 @@ class FakeUnitOfWork:
         self.outbox = FakeOutbox(tables.outbox)
         self.refunds = FakeRefunds(tables.refunds)
         self.events = FakeEventLog(tables.events)
+        self.disruptions = FakeDisruptions(tables.disrupted, tables.orders)
         self._tables = tables
 
     async def __aenter__(self) -> Self:
@@ -225,6 +229,43 @@ class FakeOrders:
         ]
         expired.sort(key=lambda o: (o.expire_at, o.id))
         return [o.id for o in expired[:limit]]
+
+    async def with_confirmed_line_on(
+        self, journey_id: str, organisation_id: int | None
+    ) -> list[str]:
+        return sorted(
+            o.id
+            for o in self._orders.values()
+            if organisation_id in (None, o.organisation_id)
+            and any(
+                line.travel.service_journey_id == journey_id
+                and line.status is OrderLineStatus.CONFIRMED
+                for line in o.lines
+            )
+        )
+
+
+class FakeDisruptions:
+    """Disruptions: the journeys, and the lines on them marked, as the SQL update does."""
+
+    def __init__(self, disrupted: dict[str, str], orders: dict[str, Order]) -> None:
+        self._disrupted = disrupted
+        self._orders = orders
+
+    async def disrupt(
+        self, journey_id: str, reason: str, organisation_id: int, client_id: str, now: datetime
+    ) -> bool:
+        if journey_id in self._disrupted:
+            return False
+        self._disrupted[journey_id] = reason
+        for order in self._orders.values():
+            for line in order.lines:
+                if line.travel.service_journey_id == journey_id:
+                    line.travel = replace(line.travel, disrupted=True)
+        return True
+
+    async def disrupted_among(self, journey_ids: Iterable[str]) -> set[str]:
+        return {j for j in journey_ids if j in self._disrupted}
 
 
 class FakeSeatInventory:

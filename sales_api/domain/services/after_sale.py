@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -18,12 +18,14 @@ from sales_api.domain.caller import Caller, Permission
 from sales_api.domain.clock import Clock
 from sales_api.domain.errors import ErrorCode, NotFound, SalesError, ValidationFailed
 from sales_api.domain.ids import new_id
+from sales_api.domain.order_changes import check_compensation
+from sales_api.domain.order_parts import MAX_FEE_DESCRIPTION_LENGTH
 from sales_api.domain.orders import Order, OrderLine, OrderLineStatus
 from sales_api.domain.payments import (
     PaymentProvider,
 )
 from sales_api.domain.ports import SalesReads, UnitOfWork, UnitOfWorkFactory
-from sales_api.domain.refunds import Refund, RefundStatus
+from sales_api.domain.refunds import Refund, RefundPurpose, RefundStatus
 from sales_api.domain.services import idempotency
 from sales_api.domain.services.credits import (
     ToSend,
@@ -127,10 +129,104 @@ async def refund_order(
     now = clock.now()
     if command.reason is not None and len(command.reason) > 500:
         raise ValidationFailed("reason is at most 500 characters", ["input", "reason"])
+
+    async def plan(uow: UnitOfWork, order: Order) -> Refund:
+        order.check_version(command.expected_version)
+        refund = _plan_refund(order, command, now)
+        pending = await uow.refunds.pending_line_ids(order.id)
+        taken = [line_id for line_id in refund.line_ids if line_id in pending]
+        if taken:
+            raise SalesError(
+                ErrorCode.INVALID_STATE,
+                f"A refund of order line {taken[0]} is pending; retry it with its idempotencyKey",
+                ["input", "orderLineIds"],
+            )
+        return refund
+
+    def resume(order: Order, refund: Refund) -> None:
+        ensure_refund_still_possible(order, refund.line_ids, now)
+
+    return await credit_back(
+        uow_factory, clock, provider, caller, command.order_id,
+        (command.idempotency_key, "refundOrder", command), plan, resume,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class CompensateOrder:
+    order_id: str
+    amount: Decimal
+    reason: str
+    idempotency_key: str
+    expected_version: int | None = None
+
+
+async def compensate_order(
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    provider: PaymentProvider,
+    caller: Caller,
+    command: CompensateOrder,
+) -> RefundOutcome:
+    """Goodwill: `amount` credited back to the captured transactions (newest first) without
+    touching a line; once it is all back, a new CONFIRMED version with a COMPENSATION fee
+    of minus the amount. At most what was captured and not yet credited."""
+    caller.require(Permission.REFUNDS_WRITE)
+    now = clock.now()
+    reason = command.reason.strip()
+    if not reason or len(reason) > MAX_FEE_DESCRIPTION_LENGTH:
+        raise ValidationFailed(
+            f"Give a reason of 1 to {MAX_FEE_DESCRIPTION_LENGTH} characters", ["input", "reason"]
+        )
+
+    async def plan(uow: UnitOfWork, order: Order) -> Refund:
+        order.check_version(command.expected_version)
+        if await uow.refunds.pending(order.id):
+            raise SalesError(
+                ErrorCode.INVALID_STATE,
+                f"A refund of order {order.id} is pending; finish it with its idempotencyKey",
+            )
+        check_compensation(order, command.amount)
+        return Refund(
+            id=new_id(),
+            order_id=order.id,
+            status=RefundStatus.PENDING,
+            order_version=order.version + 1,
+            amount=command.amount,
+            fee=Decimal("0.00"),
+            currency=order.currency,
+            line_ids=[],
+            created_at=now,
+            reason=reason,
+            purpose=RefundPurpose.COMPENSATE,
+        )
+
+    return await credit_back(
+        uow_factory, clock, provider, caller, command.order_id,
+        (command.idempotency_key, "compensateOrder", command), plan, lambda _o, _r: None,
+    )  # fmt: skip
+
+
+async def credit_back(
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    provider: PaymentProvider,
+    caller: Caller,
+    order_id: str,
+    request: tuple[str, str, object],
+    plan: Callable[[UnitOfWork, Order], Awaitable[Refund]],
+    resume: Callable[[Order, Refund], None],
+) -> RefundOutcome:
+    """The one way money is given back by request (refundOrder, compensateOrder), under an
+    idempotency key (`request`: key, operation, command): the refund planned (or resumed,
+    when an earlier attempt with the key did not finish) and its credits recorded with the
+    order locked; sent to the provider outside any transaction; the answers settled."""
+    key, operation, command = request
     to_send: list[ToSend] = []
+    now = clock.now()
     async with uow_factory(write=True) as uow:
         await ensure_channel_allowed(uow, caller)
-        order = await _order(uow, caller, command.order_id, ("input", "orderId"))
+        order = await _order(uow, caller, order_id, ("input", "orderId"))
 
         async def work(earlier: Result | None) -> Result:
             nonlocal to_send
@@ -140,32 +236,15 @@ async def refund_order(
                 refund = await uow.refunds.get(str(earlier["refundId"]))
             new_refund = refund is None
             if refund is None:
-                order.check_version(command.expected_version)
-                refund = _plan_refund(order, command, now)
-                pending = await uow.refunds.pending_line_ids(order.id)
-                taken = [line_id for line_id in refund.line_ids if line_id in pending]
-                if taken:
-                    raise SalesError(
-                        ErrorCode.INVALID_STATE,
-                        f"A refund of order line {taken[0]} is pending; retry it with its "
-                        "idempotencyKey",
-                        ["input", "orderLineIds"],
-                    )
+                refund = await plan(uow, order)
             else:
-                ensure_refund_still_possible(order, refund.line_ids, now)
+                resume(order, refund)
             await uow.refunds.save(refund, new=new_refund)
             to_send = await record_credits(uow, order, refund, payments, now)
             return {"refundId": refund.id, "status": refund.status.value}
 
         done = await idempotency.once(
-            uow,
-            caller,
-            command.idempotency_key,
-            "refundOrder",
-            command,
-            now,
-            work,
-            finished=_finished,
+            uow, caller, key, operation, command, now, work, finished=_finished
         )
         await uow.commit()
     refund_id = str(done.result["refundId"])
@@ -175,9 +254,7 @@ async def refund_order(
     async with uow_factory(write=True) as uow:
         refund = await settle_credits(uow, refund_id, answers, clock.now(), caller)
         await uow.idempotency.complete(
-            caller.organisation_id,
-            command.idempotency_key,
-            {"refundId": refund.id, "status": refund.status.value},
+            caller.organisation_id, key, {"refundId": refund.id, "status": refund.status.value}
         )
         await uow.commit()
     if refund.status is RefundStatus.COMPLETED:
@@ -215,7 +292,11 @@ def _plan_refund(order: Order, command: RefundOrder, now: datetime) -> Refund:
         order_id=order.id,
         status=RefundStatus.PENDING,
         order_version=order.version + 1,
-        amount=sum((o.refundable_amount for o in options), Decimal("0.00")),
+        # Never more than is left of what was paid (a compensation gave some back).
+        amount=min(
+            sum((o.refundable_amount for o in options), Decimal("0.00")),
+            order.captured_amount - order.credited_amount,
+        ),
         fee=sum((o.fee for o in options), Decimal("0.00")),
         currency=order.currency,
         line_ids=[o.line.id for o in options],

@@ -75,6 +75,8 @@ async def search_offers(
         segments = [s for s in segments if s.journey.id == service_journey_id]
     catalogue = await reference.catalogue()
     now = clock.now()
+    disrupted = await reads.disrupted(sorted({s.journey.id for s in segments}))
+    segments = [s for s in segments if s.journey.id not in disrupted]
     holds = await reads.live_holds(sorted({s.journey.id for s in segments}), now)
     offers: list[PricedOffer] = []
     for segment in segments:

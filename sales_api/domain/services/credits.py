@@ -8,6 +8,7 @@ without a record, nor twice."""
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +19,7 @@ from sales_api.domain.errors import ErrorCode, SalesError
 from sales_api.domain.events import OrderEventType as Event
 from sales_api.domain.events import order_event
 from sales_api.domain.ids import new_id
+from sales_api.domain.order_changes import compensate
 from sales_api.domain.orders import Order
 from sales_api.domain.payments import (
     Credit,
@@ -154,10 +156,10 @@ async def _complete(
     caller: Caller | None,
 ) -> None:
     """All of the refund's money is back: what it was for happens now."""
-    from sales_api.domain.services.lifecycle import DISCARD_EVENTS, deactivate_discarded_payments
+    from sales_api.domain.services.lifecycle import apply_change
 
     if refund.purpose is RefundPurpose.LINES:
-        refund.disabled_ticket_ids = await _disable_tickets(uow, order.id, refund.line_ids)
+        refund.disabled_ticket_ids = await disable_tickets(uow, order.id, refund.line_ids)
         order.refund_lines(refund.line_ids, refund.amount, now)
         uow.events.add(
             order_event(order, Event.ORDER_REFUNDED, caller, now, refund.id, *refund.line_ids)
@@ -166,28 +168,22 @@ async def _complete(
             uow.events.add(
                 order_event(order, Event.TICKETS_DISABLED, caller, now, *refund.disabled_ticket_ids)
             )
+    elif refund.purpose is RefundPurpose.COMPENSATE:
+        fee = compensate(order, refund.amount, refund.reason or "", now)
+        uow.events.add(order_event(order, Event.ORDER_COMPENSATED, caller, now, refund.id, fee.id))
     else:
         order.credited_amount += refund.amount
-        discarded = order.version
-        try:
-            if refund.purpose is RefundPurpose.CANCEL:
-                order.cancel()
-            else:
-                order.reset(expired=refund.purpose is RefundPurpose.EXPIRE)
-        except SalesError:
-            # The order moved on meanwhile (paid up, say): the money given back stays in
-            # its books, and its balance shows what is owed again.
-            pass
-        else:
-            await deactivate_discarded_payments(uow, order, discarded)
-            event = DISCARD_EVENTS[refund.purpose]
-            uow.events.add(order_event(order, event, caller, now, refund.id))
+        # The order may have moved on meanwhile (paid up, say): then the money given back
+        # stays in its books, and its balance shows what is owed again.
+        with contextlib.suppress(SalesError):
+            await apply_change(uow, order, refund.purpose, caller, now, refund.id)
     refund.status = RefundStatus.COMPLETED
     refund.order_version = order.version
     await uow.orders.save(order)
 
 
-async def _disable_tickets(uow: UnitOfWork, order_id: str, line_ids: list[str]) -> list[str]:
+async def disable_tickets(uow: UnitOfWork, order_id: str, line_ids: list[str]) -> list[str]:
+    """The tickets of the lines DISABLED; their ids."""
     disabled = []
     for group in await uow.tickets.groups_for_order(order_id):
         for ticket in group.tickets:

@@ -14,6 +14,7 @@ from sales_api.domain.clock import Clock
 from sales_api.domain.errors import ErrorCode, NotFound, SalesError
 from sales_api.domain.events import OrderEventType as Event
 from sales_api.domain.events import order_event
+from sales_api.domain.order_changes import replaced_line_ids
 from sales_api.domain.orders import Order, OrderStatus
 from sales_api.domain.payments import PaymentProvider
 from sales_api.domain.ports import UnitOfWork, UnitOfWorkFactory
@@ -21,6 +22,7 @@ from sales_api.domain.refunds import Refund, RefundPurpose, RefundStatus
 from sales_api.domain.services.credits import (
     ToSend,
     credit_error,
+    disable_tickets,
     give_back_refund,
     record_credits,
     send_credits,
@@ -35,27 +37,6 @@ log = logging.getLogger("sales_api.expiry")
 class OrderRef:
     order_id: str
     expected_version: int | None = None
-
-
-async def _change(
-    uow_factory: UnitOfWorkFactory,
-    clock: Clock,
-    caller: Caller,
-    ref: OrderRef,
-    change: Callable[[Order], None],
-    event: Event,
-) -> Order:
-    caller.require(Permission.SALES_WRITE)
-    async with uow_factory(write=True) as uow:
-        await ensure_channel_allowed(uow, caller)
-        order = await _locked(uow, caller, ref)
-        draft_version = order.version if order.status is OrderStatus.DRAFT else None
-        change(order)
-        await deactivate_discarded_payments(uow, order, draft_version)
-        await uow.orders.save(order)
-        uow.events.add(order_event(order, event, caller, clock.now()))
-        await uow.commit()
-    return order
 
 
 async def _locked(uow: UnitOfWork, caller: Caller, ref: OrderRef) -> Order:
@@ -74,22 +55,19 @@ async def _discard(
     ref: OrderRef,
     purpose: RefundPurpose,
 ) -> Order:
-    """Reset or cancel a DRAFT version. Money taken for it (beyond what the confirmed version
-    costs) is given back first, through the provider and outside any transaction
-    (credits.py); the order changes once it is all back."""
+    """Reset, cancel or confirm a DRAFT version. Money taken for it (beyond what the
+    confirmed version costs; when confirming, beyond what it costs) is given back first,
+    through the provider and outside any transaction (credits.py); the order changes once
+    it is all back."""
     caller.require(Permission.SALES_WRITE)
     now = clock.now()
-    change = _CHANGES[purpose]
     async with uow_factory(write=True) as uow:
         await ensure_channel_allowed(uow, caller)
         order = await _locked(uow, caller, ref)
         giving_back = await _giving_back(uow, order, purpose, now)
         if giving_back is None:
-            discarded = order.version if order.status is OrderStatus.DRAFT else None
-            change(order)
-            await deactivate_discarded_payments(uow, order, discarded)
+            await apply_change(uow, order, purpose, caller, now)
             await uow.orders.save(order)
-            uow.events.add(order_event(order, DISCARD_EVENTS[purpose], caller, now))
             await uow.commit()
             return order
         refund, to_send = giving_back
@@ -107,6 +85,8 @@ async def _giving_back(
     back (the order changes at once); else the refund (resumed, or new and checked
     against the change it is for) and the credits to send, recorded in `uow`."""
     order.ensure_changeable()
+    if purpose is RefundPurpose.CONFIRM and order.surplus == 0:
+        return None  # nothing paid beyond what it costs: it confirms at once
     payments = await uow.payments.for_order(order.id)
     if any(p.in_flight_amount for p in payments):
         raise SalesError(
@@ -118,10 +98,12 @@ async def _giving_back(
     if pending:
         refund = pending[0]
     else:
-        amount = order.money_beyond_confirmed()
+        amount = (
+            order.surplus if purpose is RefundPurpose.CONFIRM else order.money_beyond_confirmed()
+        )
         if amount == 0:
             return None
-        _CHANGES[purpose](_dry_run(order, amount))  # refused now, before money moves
+        _CHANGES[purpose](_dry_run(order, amount), now)  # refused now, before money moves
         refund = give_back_refund(order, purpose, amount, now)
         await uow.refunds.save(refund, new=True)
     return refund, await record_credits(uow, order, refund, payments, now)
@@ -155,11 +137,38 @@ def _dry_run(order: Order, given_back: Decimal) -> Order:
     return trial
 
 
-_CHANGES: dict[RefundPurpose, Callable[[Order], None]] = {
-    RefundPurpose.CANCEL: lambda order: order.cancel(),
-    RefundPurpose.RESET: lambda order: order.reset(),
-    RefundPurpose.EXPIRE: lambda order: order.reset(expired=True),
+_CHANGES: dict[RefundPurpose, Callable[[Order, datetime], None]] = {
+    RefundPurpose.CANCEL: lambda order, _now: order.cancel(),
+    RefundPurpose.RESET: lambda order, _now: order.reset(),
+    RefundPurpose.EXPIRE: lambda order, _now: order.reset(expired=True),
+    RefundPurpose.CONFIRM: lambda order, now: order.confirm(now),
 }
+
+
+async def apply_change(
+    uow: UnitOfWork,
+    order: Order,
+    purpose: RefundPurpose,
+    caller: Caller | None,
+    now: datetime,
+    *subject_ids: str,
+) -> None:
+    """The change a DRAFT version's money waited for (or needed none): it is confirmed (the
+    tickets of lines it replaced disabled), reset, cancelled or expired, with its event.
+    Raises SalesError, changing nothing, when the order does not allow it."""
+    if purpose is RefundPurpose.CONFIRM:
+        replaced = replaced_line_ids(order)
+        order.confirm(now)
+        uow.events.add(order_event(order, Event.ORDER_CONFIRMED, caller, now, *subject_ids))
+        disabled = await disable_tickets(uow, order.id, replaced)
+        if disabled:
+            uow.events.add(order_event(order, Event.TICKETS_DISABLED, caller, now, *disabled))
+        return
+    discarded = order.version if order.status is OrderStatus.DRAFT else None
+    _CHANGES[purpose](order, now)
+    await deactivate_discarded_payments(uow, order, discarded)
+    uow.events.add(order_event(order, DISCARD_EVENTS[purpose], caller, now, *subject_ids))
+
 
 DISCARD_EVENTS: dict[RefundPurpose, Event] = {
     RefundPurpose.CANCEL: Event.ORDER_CANCELLED,
@@ -208,17 +217,15 @@ async def reset_order(
 
 
 async def confirm_order(
-    uow_factory: UnitOfWorkFactory, clock: Clock, caller: Caller, ref: OrderRef
+    uow_factory: UnitOfWorkFactory,
+    provider: PaymentProvider,
+    clock: Clock,
+    caller: Caller,
+    ref: OrderRef,
 ) -> Order:
-    """Confirms an order whose balance is 0.00."""
-    return await _change(
-        uow_factory,
-        clock,
-        caller,
-        ref,
-        lambda order: order.confirm(clock.now()),
-        Event.ORDER_CONFIRMED,
-    )
+    """Confirms an order whose balance is 0.00. When an exchange made it cost less than was
+    paid, the difference is credited back first (newest capture first), then it confirms."""
+    return await _discard(uow_factory, provider, clock, caller, ref, RefundPurpose.CONFIRM)
 
 
 async def expire_orders(
@@ -244,11 +251,8 @@ async def expire_orders(
                 log.warning("expired order kept", extra={"order": order.id, "why": str(refusal)})
                 continue
             if giving_back is None:
-                discarded = order.version
-                order.reset(expired=True)
-                await deactivate_discarded_payments(uow, order, discarded)
+                await apply_change(uow, order, RefundPurpose.EXPIRE, None, now)
                 await uow.orders.save(order)
-                uow.events.add(order_event(order, Event.ORDER_EXPIRED, None, now))
             await uow.commit()
         if giving_back is not None:
             try:

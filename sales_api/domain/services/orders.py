@@ -13,7 +13,9 @@ from sales_api.domain.events import order_event
 from sales_api.domain.ids import new_id
 from sales_api.domain.money import normalise_currency
 from sales_api.domain.orders import (
+    DEFAULT_HOLD,
     ContactInfo,
+    HoldRules,
     Order,
     Traveller,
     validate_external_reference,
@@ -82,7 +84,11 @@ async def create_order(
 
 
 async def update_order(
-    uow_factory: UnitOfWorkFactory, clock: Clock, caller: Caller, command: UpdateOrder
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    caller: Caller,
+    command: UpdateOrder,
+    hold: HoldRules = DEFAULT_HOLD,
 ) -> Order:
     caller.require(Permission.SALES_WRITE)
     async with uow_factory(write=True) as uow:
@@ -97,6 +103,7 @@ async def update_order(
             contact_info=command.contact_info,
             travellers=command.travellers,
             external_reference=command.external_reference,
+            hold=hold,
         )
         await uow.orders.save(order)
         uow.events.add(order_event(order, Event.ORDER_UPDATED, caller, now))

@@ -28,8 +28,10 @@ from sales_api.domain.payments import (
     mask_card_number,
 )
 from sales_api.domain.ports import UnitOfWork, UnitOfWorkFactory
+from sales_api.domain.refunds import RefundPurpose
 from sales_api.domain.services import idempotency
 from sales_api.domain.services.idempotency import Result
+from sales_api.domain.services.lifecycle import apply_change
 from sales_api.domain.services.orders import ensure_channel_allowed
 
 MAX_TOKEN = 200
@@ -382,9 +384,9 @@ async def settle_capture(
         # Money taken for a hold that ran out meanwhile stays on the DRAFT, whose expiry
         # gives it back; the seats may be another's by now.
         uow.events.add(order_event(order, Event.TRANSACTION_CAPTURED, caller, now, transaction.id))
-        if order.status is OrderStatus.DRAFT and order.balance == 0 and not order.is_expired(now):
-            order.confirm(now)
-            uow.events.add(order_event(order, Event.ORDER_CONFIRMED, caller, now))
+        if order.status is OrderStatus.DRAFT and order.owed == 0 and not order.is_expired(now):
+            # Confirmed as confirmOrder does (an exchange's replaced lines released).
+            await apply_change(uow, order, RefundPurpose.CONFIRM, caller, now)
         await uow.orders.save(order)
     await uow.payments.save(payment)
     return True

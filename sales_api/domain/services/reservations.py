@@ -17,6 +17,8 @@ from sales_api.domain.ids import new_id
 from sales_api.domain.money import PriceWithTax
 from sales_api.domain.offers import Offer
 from sales_api.domain.orders import (
+    DEFAULT_HOLD,
+    HoldRules,
     Order,
     OrderLine,
     OrderLineStatus,
@@ -64,14 +66,17 @@ class Reserved:
 
 
 @dataclass(frozen=True, slots=True)
-class _Plan:
+class OfferPlan:
     offer: Offer
     travellers: tuple[Traveller, ...]
     seats: tuple[SeatRequest, ...] | None
     path: tuple[str, ...]
 
 
-def _plan(catalogue: Catalogue, offer: Offer, conf: OfferConfiguration, path: list[str]) -> _Plan:
+def plan_configuration(
+    catalogue: Catalogue, offer: Offer, conf: OfferConfiguration, path: list[str]
+) -> OfferPlan:
+    """The travellers and seats an offer configuration asks for, checked against the offer."""
     by_id = {t.traveller.id: t.traveller for t in offer.travellers}
     selected = conf.selected_traveller_ids or tuple(by_id)
     if len(set(selected)) != len(selected) or any(tid not in by_id for tid in selected):
@@ -89,7 +94,7 @@ def _plan(catalogue: Catalogue, offer: Offer, conf: OfferConfiguration, path: li
             raise ValidationFailed(
                 "A seat's travellerId must be a distinct selected traveller", [*path, "seats"]
             )
-    return _Plan(offer, tuple(by_id[tid] for tid in selected), conf.seats, tuple(path))
+    return OfferPlan(offer, tuple(by_id[tid] for tid in selected), conf.seats, tuple(path))
 
 
 async def reserve_offers(
@@ -98,6 +103,7 @@ async def reserve_offers(
     clock: Clock,
     caller: Caller,
     command: ReserveOffers,
+    hold: HoldRules = DEFAULT_HOLD,
 ) -> Reserved:
     """Offers become DRAFT order lines, one per traveller, each with its seat reserved in
     the same transaction. Seats are checked and held under the journey's lock."""
@@ -110,14 +116,14 @@ async def reserve_offers(
     catalogue = await reference.catalogue()
     codec = await reference.offer_codec()
 
-    def decode_plans() -> list[_Plan]:
-        plans: list[_Plan] = []
+    def decode_plans() -> list[OfferPlan]:
+        plans: list[OfferPlan] = []
         for index, conf in enumerate(command.configurations):
             path = ["input", "offerConfigurations", str(index)]
             offer = codec.decode(conf.offer_id, catalogue, now, [*path, "offerId"])
             if offer.segment.departure_time <= now:
                 raise SalesError(ErrorCode.OFFER_EXPIRED, "The train has left", [*path, "offerId"])
-            plans.append(_plan(catalogue, offer, conf, path))
+            plans.append(plan_configuration(catalogue, offer, conf, path))
         return plans
 
     key = command.idempotency_key
@@ -135,6 +141,7 @@ async def reserve_offers(
             for journey_id in sorted({p.offer.segment.journey.id for p in plans}):
                 await uow.seats.lock_journey(journey_id)
                 await uow.seats.release_expired(journey_id, now)
+            await ensure_not_disrupted(uow, plans)
             order = await _order_to_extend(uow, caller, command, now)
             currency = plans[0].offer.currency
             if any(p.offer.currency != order.currency for p in plans):
@@ -143,8 +150,8 @@ async def reserve_offers(
                     f"The order is in {order.currency}; the offer is in {currency}",
                     ["input", "offerConfigurations"],
                 )
-            lines = await _lines(uow, order, plans, now)
-            order.add_lines(lines, [t for p in plans for t in p.travellers], now)
+            lines = await lines_for(uow, order, plans, now)
+            order.add_lines(lines, [t for p in plans for t in p.travellers], now, hold)
             if command.order_id is None:
                 uow.orders.add(order)
                 uow.events.add(order_event(order, Event.ORDER_CREATED, caller, now))
@@ -163,6 +170,19 @@ async def reserve_offers(
         0 if done.replayed else seats_held,
         done.replayed,
     )
+
+
+async def ensure_not_disrupted(uow: UnitOfWork, plans: Sequence[OfferPlan]) -> None:
+    """Checked under the journeys' locks: a disruption committed first is seen."""
+    disrupted = await uow.disruptions.disrupted_among(p.offer.segment.journey.id for p in plans)
+    for plan in plans:
+        if plan.offer.segment.journey.id in disrupted:
+            raise SalesError(
+                ErrorCode.SERVICE_JOURNEY_DISRUPTED,
+                f"Service journey {plan.offer.segment.journey.id} is disrupted; it is no "
+                "longer sold",
+                [*plan.path, "offerId"],
+            )
 
 
 async def _order_to_extend(
@@ -186,9 +206,11 @@ async def _order_to_extend(
     return order
 
 
-async def _lines(
-    uow: UnitOfWork, order: Order, plans: Sequence[_Plan], now: datetime
+async def lines_for(
+    uow: UnitOfWork, order: Order, plans: Sequence[OfferPlan], now: datetime
 ) -> list[OrderLine]:
+    """DRAFT lines for the plans, one per traveller, each with its seat held (the journeys
+    locked by the caller)."""
     lines: list[OrderLine] = []
     # Seats chosen earlier in this same request count as taken for overlapping segments.
     chosen: list[tuple[str, tuple[int, int], SeatKey]] = []
@@ -223,6 +245,7 @@ async def _lines(
                     product.fare_class,
                     product.refundable,
                     product.changeable,
+                    product.change_fee,
                 ),
                 travel=TravelSpecification(
                     segment.journey.id,
@@ -255,7 +278,7 @@ async def _lines(
     return lines
 
 
-def _seats_in_traveller_order(plan: _Plan) -> list[SeatRequest]:
+def _seats_in_traveller_order(plan: OfferPlan) -> list[SeatRequest]:
     """Seats named for a traveller go to that traveller; the others in the order given."""
     assert plan.seats is not None
     named = {s.traveller_id: s for s in plan.seats if s.traveller_id is not None}
