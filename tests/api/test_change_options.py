@@ -53,6 +53,11 @@ UPDATE_ORDER = (
 CANCEL_ORDER = (
     "mutation($input: OrderRefInput!) { cancelOrder(input: $input) { " + ORDER_PAYLOAD + " } }"
 )
+CANCEL_LINES = (
+    "mutation($input: CancelOrderLinesInput!) { cancelOrderLines(input: $input) { "
+    + ORDER_PAYLOAD
+    + " } }"
+)
 RESET_ORDER = (
     "mutation($input: OrderRefInput!) { resetOrder(input: $input) { " + ORDER_PAYLOAD + " } }"
 )
@@ -64,10 +69,23 @@ ORDER_OPTIONS = [
     "CHANGE_SEATS",
     "CANCEL_ORDER_LINE",
     "REFUND_ORDER_LINE",
+    "EXCHANGE_ORDER_LINE",
+    "REBOOK_DISRUPTED_ORDER_LINE",
     "CANCEL_ORDER",
     "RESET_ORDER",
+    "EXTEND_EXPIRY",
+    "ADD_FEE",
+    "COMPENSATE_ORDER",
 ]
-# Mutations of the whole order, and those of one line (CANCEL_ORDER_LINE has no mutation).
+# The after-sale options (after-sale.graphql) are walked in test_change_options_honest.py.
+AFTER_SALE = {
+    "EXCHANGE_ORDER_LINE",
+    "REBOOK_DISRUPTED_ORDER_LINE",
+    "EXTEND_EXPIRY",
+    "ADD_FEE",
+    "COMPENSATE_ORDER",
+}
+# Mutations of the whole order, and those of one line.
 WHOLE_ORDER = [
     "UPDATE_TRAVELLERS",
     "UPDATE_CONTACT_INFO",
@@ -258,12 +276,11 @@ NOTHING = dict.fromkeys(ORDER_OPTIONS, False)
 STATES: dict[str, tuple[Callable[[Shop], Awaitable[str]], dict[str, bool]]] = {
     "draft": (
         draft,
-        {**dict.fromkeys(ORDER_OPTIONS, True), "CANCEL_ORDER_LINE": False,
-         "REFUND_ORDER_LINE": False},
+        {**dict.fromkeys(set(ORDER_OPTIONS) - AFTER_SALE, True), "REFUND_ORDER_LINE": False},
     ),
     "confirmed-flex": (
         confirmed_flex,
-        {**dict.fromkeys(ORDER_OPTIONS, True), **ALL_BUT_CHANGES},
+        {**dict.fromkeys(set(ORDER_OPTIONS) - AFTER_SALE, True), **ALL_BUT_CHANGES},
     ),
     "confirmed-lowfare": (
         confirmed_lowfare,
@@ -448,6 +465,27 @@ async def attempt(
             assert o["balance"] == "0.00"
 
         return Attempt(answer["errors"], refunded_line)
+    if change == "CANCEL_ORDER_LINE":
+        lines = [line] if line is not None else order["orderLines"]
+        if line is None:
+            # The order's option: some line can be cancelled (then that one is tried), or none.
+            can = [
+                i
+                for i in range(len(order["orderLines"]))
+                if option_of(options, i, "CANCEL_ORDER_LINE")["allowed"]
+            ]
+            lines = [order["orderLines"][can[0]]] if can else lines
+        errors = []
+        for each in lines:
+            answer = (
+                await api.gql(
+                    CANCEL_LINES, {"input": {"orderId": order_id, "orderLineIds": [each["id"]]}}
+                )
+            )["cancelOrderLines"]
+            if not answer["errors"]:
+                return Attempt([])
+            errors.extend(answer["errors"])
+        return Attempt(errors)
     if change == "CANCEL_ORDER":
         answer = (await api.gql(CANCEL_ORDER, {"input": {"orderId": order_id}}))["cancelOrder"]
 
@@ -499,8 +537,6 @@ def check_option_fields(options: dict[str, Any], order: dict[str, Any]) -> None:
             assert option["deadline"] == deadline, label
         if option["type"] == "CHANGE_SEATS":
             assert option["deadline"] == deadline, label
-    cancel_line = [o for _, o in listed if o["type"] == "CANCEL_ORDER_LINE"]
-    assert not any(o["allowed"] for o in cancel_line), "no mutation cancels an order line"
 
 
 async def check_refund_options(api: Api, options: dict[str, Any]) -> None:
@@ -553,7 +589,7 @@ async def test_every_change_option_is_what_the_mutation_does(
     targets = [(None, change) for change in ORDER_OPTIONS] + [
         (index, change) for index in range(len(options["orderLines"])) for change in PER_LINE
     ]
-    targets = [(i, c) for i, c in targets if c != "CANCEL_ORDER_LINE"]  # refused above
+    targets = [(i, c) for i, c in targets if c not in AFTER_SALE]
     refused = [(i, c) for i, c in targets if not option_of(options, i, c)["allowed"]]
     allowed = [(i, c) for i, c in targets if option_of(options, i, c)["allowed"]]
     # Refusals change nothing, so all are tried on the one order, first, while it is as it was.

@@ -28,7 +28,7 @@ RECEIPT = """id reference orderId orderVersion language email phoneNumber status
   sentAt"""
 LINE = f"""id orderId status product {{ id name fareClass refundable changeable }}
   travelSpecification {{ serviceJourneyId from {{ id name }} to {{ id name }} departureTime
-    arrivalTime }}
+    arrivalTime disrupted }}
   travellers {{ {TRAVELLER} }} price {{ amount taxAmount taxRate currency }}
   reservation {{ {RESERVATION} }} ticketDistributions {{ {TICKET} }} createdAt"""
 ORDER = f"""id version status totalAmount totalTaxAmount balance currency organisationId pos
@@ -36,6 +36,7 @@ ORDER = f"""id version status totalAmount totalTaxAmount balance currency organi
   travellers {{ {TRAVELLER} }} orderLines {{ {LINE} }} reservations {{ {RESERVATION} }}
   paymentRefs {{ orderVersion paymentId transactionId amount currency completedAt }}
   payments {{ {PAYMENT} }} ticketDistributionGroups {{ {GROUP} }} receipts {{ {RECEIPT} }}
+  fees {{ id orderId orderVersion type amount taxAmount currency description createdAt }}
   createdAt lastConfirmedAt expireAt __typename"""
 REFUND = f"""id orderId orderVersion amount fee currency credits {{ {CREDIT} }}
   affectedOrderLineIds disabledTicketDistributionIds createdAt"""
@@ -352,7 +353,36 @@ async def test_every_payload_is_what_a_read_right_after_shows(api: Api) -> None:
     assert set(refund["disabledTicketDistributionIds"]) == disabled and disabled
     replayed = await compared.mutate("refundOrder", refund_input, fields)
     assert replayed == refunded
-    assert compared.count >= 25
+
+    # The after-sale: a compensation (and its replay), a fee, a longer hold, an exchange.
+    comp_input = {"orderId": order_id, "amount": "10.00", "reason": "Late", "idempotencyKey": "c-1"}
+    compensated = await compared.mutate("compensateOrder", comp_input, fields)
+    await compared.order(compensated["order"])
+    assert compensated["refund"]["affectedOrderLineIds"] == []
+    assert await compared.mutate("compensateOrder", comp_input, fields) == compensated
+    order_fields = f"order {{ {ORDER} }} {ERRORS}"
+    fee_input = {"orderId": order_id, "type": "BOOKING", "amount": "5.00", "description": "Desk"}
+    with_fee = await compared.mutate("addFee", fee_input, order_fields)
+    await compared.order(with_fee["order"])
+    assert [f["type"] for f in with_fee["order"]["fees"]] == ["COMPENSATION", "BOOKING"]
+    extended = await compared.mutate("extendOrderExpiry", {"orderId": order_id}, order_fields)
+    await compared.order(extended["order"])
+    kept = next(x for x in extended["order"]["orderLines"] if x["status"] == "CONFIRMED")
+    traveller = kept["travellers"][0]
+    other = next(
+        o
+        for o in await offers_for(api, [{"id": traveller["id"], "userType": traveller["userType"]}])
+        if o["product"]["name"] == "Flex"
+        and o["travelSpecification"]["serviceJourneyId"]
+        != kept["travelSpecification"]["serviceJourneyId"]
+    )
+    exchanged = await compared.mutate(
+        "exchangeOrderLines",
+        {"orderId": order_id, "orderLineIds": [kept["id"]], "offerId": other["id"]},
+        order_fields,
+    )
+    await compared.order(exchanged["order"])
+    assert compared.count >= 29
 
 
 async def test_each_mutation_of_a_request_reads_what_it_committed(api: Api) -> None:
