@@ -93,6 +93,7 @@ FRAGMENTS: dict[str, str] = {
   }
   receipts { ...ReceiptFields }
   events { ...EventFields }
+  fees { id orderId orderVersion type amount taxAmount currency description createdAt }
 }""",
     "EventFields": """fragment EventFields on OrderEvent {
   id orderId orderVersion type occurredAt clientId pos distributionChannelId correlationId

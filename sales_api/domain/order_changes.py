@@ -56,16 +56,19 @@ def extend_expiry(order: Order, now: datetime, hold: HoldRules) -> None:
     after the DRAFT version began; HOLD_LIMIT_REACHED when it is already there."""
     order.ensure_changeable()
     order.ensure_not_expired(now)
-    if order.status is OrderStatus.DRAFT and order.draft_started_at is None:
-        order.draft_started_at = now  # a DRAFT from before holds were counted
+    if order.status is OrderStatus.DRAFT and order.expire_at is not None:
+        if order.draft_started_at is None:
+            order.draft_started_at = now  # a DRAFT from before holds were counted
+        limit = order.longest_hold_until(hold)
+        if order.expire_at >= limit:
+            raise SalesError(
+                ErrorCode.HOLD_LIMIT_REACHED,
+                f"Order {order.id} holds its seats until {limit:%Y-%m-%dT%H:%M:%SZ}, its "
+                "longest hold; confirm it or let it expire",
+            )
     blocker = extend_blocker(order, now, hold)
     if blocker:
-        code = (
-            ErrorCode.HOLD_LIMIT_REACHED
-            if order.status is OrderStatus.DRAFT
-            else ErrorCode.INVALID_STATE
-        )
-        raise SalesError(code, f"Order {order.id}: {blocker}")
+        raise SalesError(ErrorCode.INVALID_STATE, f"Order {order.id}: {blocker}")
     order.hold_until(min(now + hold.period, order.longest_hold_until(hold)))
 
 

@@ -115,7 +115,8 @@ query Orders {
     reservations { __typename id orderLineId status expireAt }
     paymentRefs { orderVersion paymentId transactionId amount completedAt }
     receipts { __typename id reference status orderVersion email totalAmount }
-    events { __typename id orderId orderVersion type clientId pos subjectIds } } }
+    events { __typename id orderId orderVersion type clientId pos subjectIds }
+    fees { __typename id orderId orderVersion type amount description } } }
 }
 """,
     """
@@ -238,7 +239,14 @@ async def a_full_sale(org: Org, who: str) -> dict[str, Any]:
     }
     refunded = await org.mutate(REFUND, {"input": refund}, "refundOrder")
     assert (refunded["order"]["status"], refunded["order"]["version"]) == ("CONFIRMED", 2)
+    goodwill = {"orderId": order["id"], "amount": "1.00", "reason": f"Late, {who}",
+                "idempotencyKey": "goodwill-1"}  # fmt: skip
+    await org.mutate(COMPENSATE, {"input": goodwill}, "compensateOrder")
     return {"order": order["id"], "refund": refunded["refund"]["id"], "offer": offer}
+
+
+COMPENSATE = """mutation($input: CompensateOrderInput!) { compensateOrder(input: $input) {
+  refund { id } errors { code message } } }"""
 
 
 def by_type(node: Any, found: dict[str, set[str]] | None = None) -> dict[str, set[str]]:

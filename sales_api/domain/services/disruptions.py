@@ -27,7 +27,11 @@ from sales_api.domain.seating import SeatKey, allocate
 from sales_api.domain.services import idempotency
 from sales_api.domain.services.credits import disable_tickets
 from sales_api.domain.services.idempotency import Result
-from sales_api.domain.services.order_changes import Changed, locked_order
+from sales_api.domain.services.order_changes import (
+    Changed,
+    ensure_no_refund_pending,
+    locked_order,
+)
 from sales_api.domain.services.orders import ensure_channel_allowed
 
 MAX_REASON = 500
@@ -148,6 +152,7 @@ async def rebook_disrupted_order_lines(
             order = await locked_order(uow, caller, command.order_id, command.expected_version)
             old = chosen_lines(order, command.order_line_ids, ["input", "orderLineIds"])
             check_rebooking(order, old)
+            await ensure_no_refund_pending(uow, order.id, command.order_line_ids)
             new = await _rebooked_lines(uow, catalogue, old, target_id, now)
             rebook(order, old, new, now)
             await uow.orders.save(order)
