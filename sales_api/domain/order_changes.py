@@ -176,6 +176,16 @@ def exchange_lines(
             f"({', '.join(old_travellers)})",
             ["input", "offerId"],
         )
+    cost = order.total_amount - sum((x.price.amount for x in replaced), ZERO)
+    cost += sum((x.price.amount for x in new_lines), ZERO)
+    cost += sum((exchange_fee(line) for line in replaced), ZERO)
+    if cost < 0:
+        raise SalesError(
+            ErrorCode.INVALID_STATE,
+            f"The order's compensations exceed what it would cost after this exchange "
+            f"({cost:.2f}); choose another offer",
+            ["input", "offerId"],
+        )
     order.mark_changed(now, hold)
     for line in replaced:
         line.status = OrderLineStatus.CANCELLED

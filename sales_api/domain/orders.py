@@ -136,8 +136,10 @@ class Order:
 
     @property
     def surplus(self) -> Decimal:
-        """Money kept beyond what the current version costs: given back at confirmation."""
-        return max(-self.owed, Decimal("0.00"))
+        """Money kept beyond what the current version costs: given back at confirmation,
+        never more than is left of what was paid (captured and not yet credited)."""
+        left = self.captured_amount - self.credited_amount
+        return min(max(-self.owed, Decimal("0.00")), max(left, Decimal("0.00")))
 
     # ------------------------------------------------------------ rules
 

@@ -48,6 +48,7 @@ MUTATION_ERRORS: dict[str, tuple[ErrorCode, ...]] = {
         E.VERSION_CONFLICT,
         E.ORDER_EXPIRED,
         E.DISTRIBUTION_CHANNEL_NOT_ALLOWED,
+        E.PAYMENT_DECLINED,
         E.PAYMENT_PROVIDER_UNAVAILABLE,
     ),
     "reserveOffers": (
@@ -155,6 +156,7 @@ MUTATION_ERRORS: dict[str, tuple[ErrorCode, ...]] = {
         E.OFFER_EXPIRED,
         E.NO_SEATS_AVAILABLE,
         E.SEAT_UNAVAILABLE,
+        E.CURRENCY_MISMATCH,
         E.IDEMPOTENCY_KEY_REUSED,
         E.DISTRIBUTION_CHANNEL_NOT_ALLOWED,
         E.SERVICE_JOURNEY_DISRUPTED,

@@ -513,3 +513,22 @@ async def test_a_disruption_refunds_lowfare_at_no_fee_and_rebooks_flex(api: Api)
     groups = (await api.gql(GENERATE, {"id": flex["id"]}))["generateTickets"]
     ticketed = {g["orderLineId"] for g in groups["ticketDistributionGroups"]}
     assert ticketed >= {x["id"] for x in new}
+
+
+async def test_an_exchange_never_makes_an_order_cost_less_than_nothing(api: Api) -> None:
+    """A compensation stays with the order: an exchange to a journey that costs less than
+    was given back is refused (the money is not there to give back twice)."""
+    order = await paid_order(api, "Premium Flex")
+    goodwill = {"orderId": order["id"], "amount": "2000.00", "reason": "Cancelled dinner car",
+                "idempotencyKey": "g1"}  # fmt: skip
+    assert (await mutate(api, COMPENSATE, goodwill))["errors"] == []
+    lowfare = await an_offer(api, "Lowfare", not_on=journey_of(order))
+    answer = await mutate(
+        api,
+        EXCHANGE,
+        {"orderId": order["id"], "orderLineIds": [x["id"] for x in order["orderLines"]],
+         "offerId": lowfare["id"]},
+    )  # fmt: skip
+    assert [e["code"] for e in answer["errors"]] == ["INVALID_STATE"]
+    after = await read(api, order["id"])
+    assert (after["version"], after["status"], after["balance"]) == (2, "CONFIRMED", "0.00")

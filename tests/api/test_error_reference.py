@@ -22,9 +22,11 @@ from sales_api.domain.payments import CaptureApproved, CreditApproved, PaymentTy
 from sales_api.schema.build import build_schema
 from sales_api.schema.error_reference import MUTATION_ERRORS, errors_line, markdown_errors
 from sales_api.settings import Settings
-from tests.api.test_order_lifecycle import INFANT, offer_id, reserve_offer
+from tests.api.test_after_sale import an_offer, journey_of, paid_order, read
+from tests.api.test_order_lifecycle import INFANT, journey, offer_id, reserve_offer
 from tests.api.test_payment_flow import a_reserved_order, capture, pay, transact
 from tests.api.test_refunds import a_paid_order
+from tests.api.test_seat_races import fill_premium_but_one
 from tests.conftest import Api, MovableClock
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -159,6 +161,29 @@ async def an_open_transaction(api: Api, amount: str | None = None) -> tuple[str,
     return payment["id"], tx["id"]
 
 
+def line_ids(order: dict[str, Any]) -> list[str]:
+    return [line["id"] for line in order["orderLines"]]
+
+
+async def disrupt(api: Api, journey_id: str, key: str = "d") -> None:
+    await succeeds(
+        api,
+        "disruptServiceJourney",
+        {"serviceJourneyId": journey_id, "reason": "Landslide", "idempotencyKey": key},
+    )
+
+
+async def an_exchange(
+    api: Api, product: str = "Flex", to: str = "Premium Flex"
+) -> tuple[dict[str, Any], str]:
+    """An exchangeOrderLines input that passes: both lines of a CONFIRMED order of two adults
+    on `product`, replaced by an offer of `to` on another journey; and that journey."""
+    order = await paid_order(api, product)
+    offer = await an_offer(api, to, not_on=journey_of(order))
+    exchange = {"orderId": order["id"], "orderLineIds": line_ids(order), "offerId": offer["id"]}
+    return exchange, str(offer["travelSpecification"]["serviceJourneyId"])
+
+
 # Inputs that pass GraphQL validation and name nothing that exists.
 NOTHING: dict[str, dict[str, Any]] = {
     "createOrder": {},
@@ -178,6 +203,16 @@ NOTHING: dict[str, dict[str, Any]] = {
     "refundOrder": {"orderId": "nope", "idempotencyKey": "nope"},
     "deleteWebhookSubscription": {"webhookSubscriptionId": "nope"},
     "redeliverWebhook": {"webhookDeliveryId": "nope"},
+    "cancelOrderLines": {"orderId": "nope", "orderLineIds": ["nope"]},
+    "extendOrderExpiry": {"orderId": "nope"},
+    "addFee": {"orderId": "nope", "type": "MANUAL", "amount": "10.00", "description": "x"},
+    "compensateOrder": {"orderId": "nope", "amount": "10.00", "reason": "x", "idempotencyKey": "k"},
+    "rebookDisruptedOrderLines": {
+        "orderId": "nope",
+        "orderLineIds": ["nope"],
+        "toServiceJourneyId": "nope",
+        "idempotencyKey": "k",
+    },
 }
 
 
@@ -223,16 +258,21 @@ async def _(w: World) -> list[str]:
     return await codes(w.api, "updateOrder", {"orderId": order_id, "externalReference": "x"})
 
 
-def _version_conflict(mutation: str) -> None:
+def _version_conflict(mutation: str, **fields: Any) -> None:
+    """The mutation on a DRAFT order at version 1, expecting version 9 (`fields`: the rest
+    of the input; the version is checked before anything it names)."""
+
     async def provoke(w: World) -> list[str]:
         order_id = (await reserved(w.api))["order"]["id"]
-        return await codes(w.api, mutation, {"orderId": order_id, "expectedVersion": 9})
+        return await codes(w.api, mutation, {"orderId": order_id, "expectedVersion": 9, **fields})
 
     CASES.append((mutation, E.VERSION_CONFLICT, provoke))
 
 
-for _name in ("updateOrder", "cancelOrder", "resetOrder", "confirmOrder"):
+for _name in ("updateOrder", "cancelOrder", "resetOrder", "confirmOrder", "extendOrderExpiry"):
     _version_conflict(_name)
+for _name in ("cancelOrderLines", "addFee", "compensateOrder"):
+    _version_conflict(_name, **{k: v for k, v in NOTHING[_name].items() if k != "orderId"})
 
 
 @provokes("updateOrder", E.ORDER_EXPIRED)
@@ -283,6 +323,32 @@ async def _(w: World) -> list[str]:
     free = await reserve_offer(w.api, await offer_id(w.api, INFANT))
     w.clock.advance(timedelta(minutes=21))
     return await codes(w.api, "confirmOrder", {"orderId": free["order"]["id"]})
+
+
+@provokes("confirmOrder", E.PAYMENT_PROVIDER_UNAVAILABLE)
+async def _(w: World) -> list[str]:
+    api = await w.lost()
+    exchange, _to = await an_exchange(api, "Premium Flex", to="Flex")  # costs less than paid
+    await succeeds(api, "exchangeOrderLines", exchange)
+    return await codes(api, "confirmOrder", {"orderId": exchange["orderId"]})
+
+
+@provokes("confirmOrder", E.PAYMENT_DECLINED)
+async def _(w: World) -> list[str]:
+    # Paid with a card the provider will not credit; the exchange costs less than was paid.
+    order = await read(w.api, (await a_paid_order(w.api, "Premium Flex", "tok_refund_error"))["id"])
+    offer = await an_offer(w.api, "Flex", not_on=journey_of(order))
+    exchange = {"orderId": order["id"], "orderLineIds": line_ids(order), "offerId": offer["id"]}
+    await succeeds(w.api, "exchangeOrderLines", exchange)
+    return await codes(w.api, "confirmOrder", {"orderId": order["id"]})
+
+
+@provokes("exchangeOrderLines", E.CURRENCY_MISMATCH)
+async def _(w: World) -> list[str]:
+    made = await succeeds(w.api, "createOrder", {"currency": "SEK"}, "order { id }")
+    offer = await an_offer(w.api, "Flex")
+    exchange = {"orderId": made["order"]["id"], "orderLineIds": ["x"], "offerId": offer["id"]}
+    return await codes(w.api, "exchangeOrderLines", exchange)
 
 
 # -- reservations
@@ -371,6 +437,13 @@ async def _(w: World) -> list[str]:
     await succeeds(w.api, "reserveOffers", _reserve(await a_flex_offer(w.api), idempotencyKey="k"))
     lowfare = await offer_id(w.api, product="Lowfare")
     return await codes(w.api, "reserveOffers", _reserve(lowfare, idempotencyKey="k"))
+
+
+@provokes("reserveOffers", E.SERVICE_JOURNEY_DISRUPTED)
+async def _(w: World) -> list[str]:
+    offer = await a_flex_offer(w.api)  # on journey(), found before it is disrupted
+    await disrupt(w.api, journey())
+    return await codes(w.api, "reserveOffers", _reserve(offer))
 
 
 @provokes("changeSeats", E.VALIDATION_FAILED)
@@ -704,6 +777,336 @@ async def _(w: World) -> list[str]:
     api = await w.lost()
     order = await a_paid_order(api)
     return await codes(api, "refundOrder", _refund(order))
+
+
+# -- after-sale: exchange
+
+# Passes GraphQL validation; the offer is decoded (OFFER_NOT_FOUND) before the order is read.
+NO_OFFER = {"orderId": "nope", "orderLineIds": ["nope"], "offerId": "nope"}
+
+
+@provokes("exchangeOrderLines", E.VALIDATION_FAILED)
+async def _(w: World) -> list[str]:
+    exchange, _to = await an_exchange(w.api)
+    return await codes(w.api, "exchangeOrderLines", {**exchange, "orderLineIds": []})
+
+
+@provokes("exchangeOrderLines", E.NOT_FOUND)
+async def _(w: World) -> list[str]:
+    exchange, _to = await an_exchange(w.api)
+    return await codes(w.api, "exchangeOrderLines", {**exchange, "orderId": "nope"})
+
+
+@provokes("exchangeOrderLines", E.DISTRIBUTION_CHANNEL_NOT_ALLOWED)
+async def _(w: World) -> list[str]:
+    return await codes(w.api, "exchangeOrderLines", NO_OFFER, channel=CLOSED_CHANNEL)
+
+
+@provokes("exchangeOrderLines", E.INVALID_STATE)
+async def _(w: World) -> list[str]:
+    order = (await reserved(w.api))["order"]  # its line is DRAFT, not CONFIRMED
+    offer = await an_offer(w.api, "Premium Flex")
+    exchange = {"orderId": order["id"], "orderLineIds": line_ids(order), "offerId": offer["id"]}
+    return await codes(w.api, "exchangeOrderLines", exchange)
+
+
+@provokes("exchangeOrderLines", E.VERSION_CONFLICT)
+async def _(w: World) -> list[str]:
+    exchange, _to = await an_exchange(w.api)
+    return await codes(w.api, "exchangeOrderLines", {**exchange, "expectedVersion": 9})
+
+
+@provokes("exchangeOrderLines", E.ORDER_EXPIRED)
+async def _(w: World) -> list[str]:
+    order = (await reserved(w.api))["order"]
+    w.clock.advance(timedelta(minutes=21))
+    offer = await an_offer(w.api, "Premium Flex")  # a fresh offer
+    exchange = {"orderId": order["id"], "orderLineIds": line_ids(order), "offerId": offer["id"]}
+    return await codes(w.api, "exchangeOrderLines", exchange)
+
+
+@provokes("exchangeOrderLines", E.OFFER_NOT_FOUND)
+async def _(w: World) -> list[str]:
+    return await codes(w.api, "exchangeOrderLines", NO_OFFER)
+
+
+@provokes("exchangeOrderLines", E.OFFER_EXPIRED)
+async def _(w: World) -> list[str]:
+    exchange, _to = await an_exchange(w.api)
+    w.clock.advance(timedelta(minutes=16))
+    return await codes(w.api, "exchangeOrderLines", exchange)
+
+
+@provokes("exchangeOrderLines", E.NO_SEATS_AVAILABLE)
+async def _(w: World) -> list[str]:
+    exchange, to = await an_exchange(w.api)
+    await fill_premium_but_one(w.api, to)  # one premium seat left, two travellers
+    return await codes(w.api, "exchangeOrderLines", exchange)
+
+
+@provokes("exchangeOrderLines", E.SEAT_UNAVAILABLE)
+async def _(w: World) -> list[str]:
+    exchange, to = await an_exchange(w.api)
+    other = await reserve_offer(w.api, (await an_offer(w.api, "Premium Flex", on=to))["id"])
+    taken = [seat for r in other["reservations"] for seat in r["seats"]]
+    assert len(taken) == 2
+    return await codes(w.api, "exchangeOrderLines", {**exchange, "seats": taken})
+
+
+@provokes("exchangeOrderLines", E.IDEMPOTENCY_KEY_REUSED)
+async def _(w: World) -> list[str]:
+    exchange, _to = await an_exchange(w.api)
+    await succeeds(w.api, "exchangeOrderLines", {**exchange, "idempotencyKey": "k"})
+    other = {**exchange, "expectedVersion": 1, "idempotencyKey": "k"}
+    return await codes(w.api, "exchangeOrderLines", other)
+
+
+@provokes("exchangeOrderLines", E.SERVICE_JOURNEY_DISRUPTED)
+async def _(w: World) -> list[str]:
+    exchange, to = await an_exchange(w.api)
+    await disrupt(w.api, to)
+    return await codes(w.api, "exchangeOrderLines", exchange)
+
+
+@provokes("exchangeOrderLines", E.NOT_CHANGEABLE)
+async def _(w: World) -> list[str]:
+    exchange, _to = await an_exchange(w.api, "Lowfare", to="Flex")
+    return await codes(w.api, "exchangeOrderLines", exchange)
+
+
+# -- after-sale: cancelled lines, longer holds, fees
+
+
+@provokes("cancelOrderLines", E.VALIDATION_FAILED)
+async def _(w: World) -> list[str]:
+    order_id = (await reserved(w.api))["order"]["id"]
+    return await codes(w.api, "cancelOrderLines", {"orderId": order_id, "orderLineIds": []})
+
+
+@provokes("cancelOrderLines", E.INVALID_STATE)
+async def _(w: World) -> list[str]:
+    order = await a_paid_order(w.api)  # CONFIRMED lines are refunded, not cancelled
+    cancel = {"orderId": order["id"], "orderLineIds": line_ids(order)[:1]}
+    return await codes(w.api, "cancelOrderLines", cancel)
+
+
+@provokes("cancelOrderLines", E.ORDER_EXPIRED)
+async def _(w: World) -> list[str]:
+    order = (await reserved(w.api))["order"]
+    w.clock.advance(timedelta(minutes=21))
+    cancel = {"orderId": order["id"], "orderLineIds": line_ids(order)}
+    return await codes(w.api, "cancelOrderLines", cancel)
+
+
+@provokes("cancelOrderLines", E.IDEMPOTENCY_KEY_REUSED)
+async def _(w: World) -> list[str]:
+    order = await a_reserved_order(w.api, travellers=2)
+    first, second = line_ids(order)
+    await succeeds(
+        w.api,
+        "cancelOrderLines",
+        {"orderId": order["id"], "orderLineIds": [first], "idempotencyKey": "k"},
+    )
+    return await codes(
+        w.api,
+        "cancelOrderLines",
+        {"orderId": order["id"], "orderLineIds": [second], "idempotencyKey": "k"},
+    )
+
+
+@provokes("extendOrderExpiry", E.INVALID_STATE)
+async def _(w: World) -> list[str]:
+    order = await a_paid_order(w.api)  # CONFIRMED: no hold to extend
+    return await codes(w.api, "extendOrderExpiry", {"orderId": order["id"]})
+
+
+@provokes("extendOrderExpiry", E.ORDER_EXPIRED)
+async def _(w: World) -> list[str]:
+    order_id = (await reserved(w.api))["order"]["id"]
+    w.clock.advance(timedelta(minutes=21))
+    return await codes(w.api, "extendOrderExpiry", {"orderId": order_id})
+
+
+@provokes("extendOrderExpiry", E.HOLD_LIMIT_REACHED)
+async def _(w: World) -> list[str]:
+    order_id = (await reserved(w.api))["order"]["id"]
+    for minutes in (10, 15, 15):  # held until 30, 45, then the longest hold: 60
+        w.clock.advance(timedelta(minutes=minutes))
+        await succeeds(w.api, "extendOrderExpiry", {"orderId": order_id})
+    return await codes(w.api, "extendOrderExpiry", {"orderId": order_id})
+
+
+def _fee(order_id: str, amount: str = "10.00", **fields: Any) -> dict[str, Any]:
+    return {"orderId": order_id, "type": "MANUAL", "amount": amount, "description": "x", **fields}
+
+
+@provokes("addFee", E.VALIDATION_FAILED)
+async def _(w: World) -> list[str]:
+    order_id = (await reserved(w.api))["order"]["id"]
+    return await codes(w.api, "addFee", {**_fee(order_id), "type": "PENALTY"})
+
+
+@provokes("addFee", E.INVALID_STATE)
+async def _(w: World) -> list[str]:
+    return await codes(w.api, "addFee", _fee(await a_cancelled_order(w.api)))
+
+
+@provokes("addFee", E.ORDER_EXPIRED)
+async def _(w: World) -> list[str]:
+    order_id = (await reserved(w.api))["order"]["id"]
+    w.clock.advance(timedelta(minutes=21))
+    return await codes(w.api, "addFee", _fee(order_id))
+
+
+@provokes("addFee", E.IDEMPOTENCY_KEY_REUSED)
+async def _(w: World) -> list[str]:
+    order_id = (await reserved(w.api))["order"]["id"]
+    await succeeds(w.api, "addFee", _fee(order_id, idempotencyKey="k"))
+    return await codes(w.api, "addFee", _fee(order_id, "11.00", idempotencyKey="k"))
+
+
+# -- after-sale: compensation
+
+
+def _compensation(order_id: str, amount: str = "10.00", key: str = "k") -> dict[str, Any]:
+    return {"orderId": order_id, "amount": amount, "reason": "Late", "idempotencyKey": key}
+
+
+@provokes("compensateOrder", E.VALIDATION_FAILED)
+async def _(w: World) -> list[str]:
+    order = await a_paid_order(w.api)
+    return await codes(w.api, "compensateOrder", {**_compensation(order["id"]), "reason": " "})
+
+
+@provokes("compensateOrder", E.INVALID_STATE)
+async def _(w: World) -> list[str]:
+    order_id = (await reserved(w.api))["order"]["id"]  # DRAFT, nothing paid
+    return await codes(w.api, "compensateOrder", _compensation(order_id))
+
+
+@provokes("compensateOrder", E.AMOUNT_MISMATCH)
+async def _(w: World) -> list[str]:
+    order = await a_paid_order(w.api)
+    return await codes(w.api, "compensateOrder", _compensation(order["id"], "99999.00"))
+
+
+@provokes("compensateOrder", E.PAYMENT_DECLINED)
+async def _(w: World) -> list[str]:
+    order = await a_paid_order(w.api, token="tok_refund_error")
+    return await codes(w.api, "compensateOrder", _compensation(order["id"]))
+
+
+@provokes("compensateOrder", E.IDEMPOTENCY_KEY_REUSED)
+async def _(w: World) -> list[str]:
+    order = await a_paid_order(w.api)
+    await succeeds(w.api, "compensateOrder", _compensation(order["id"]))
+    return await codes(w.api, "compensateOrder", _compensation(order["id"], "11.00"))
+
+
+@provokes("compensateOrder", E.PAYMENT_PROVIDER_UNAVAILABLE)
+async def _(w: World) -> list[str]:
+    api = await w.lost()
+    order = await a_paid_order(api)
+    return await codes(api, "compensateOrder", _compensation(order["id"]))
+
+
+# -- after-sale: disruptions and rebooking
+
+
+def _disruption(journey_id: str, reason: str = "Landslide", key: str = "k") -> dict[str, Any]:
+    return {"serviceJourneyId": journey_id, "reason": reason, "idempotencyKey": key}
+
+
+@provokes("disruptServiceJourney", E.VALIDATION_FAILED)
+async def _(w: World) -> list[str]:
+    return await codes(w.api, "disruptServiceJourney", _disruption(journey(), " "))
+
+
+@provokes("disruptServiceJourney", E.NOT_FOUND)
+async def _(w: World) -> list[str]:
+    return await codes(w.api, "disruptServiceJourney", _disruption("nope"))
+
+
+@provokes("disruptServiceJourney", E.DISTRIBUTION_CHANNEL_NOT_ALLOWED)
+async def _(w: World) -> list[str]:
+    disruption = _disruption(journey())
+    return await codes(w.api, "disruptServiceJourney", disruption, channel=CLOSED_CHANNEL)
+
+
+@provokes("disruptServiceJourney", E.PERMISSION_DENIED)
+async def _(w: World) -> list[str]:
+    disruption = _disruption(journey())  # other-app lacks sales:disruptions
+    return await codes(w.api, "disruptServiceJourney", disruption, client_id="other-app")
+
+
+@provokes("disruptServiceJourney", E.IDEMPOTENCY_KEY_REUSED)
+async def _(w: World) -> list[str]:
+    await succeeds(w.api, "disruptServiceJourney", _disruption(journey()))
+    return await codes(w.api, "disruptServiceJourney", _disruption(journey(), "Flood"))
+
+
+async def a_disrupted_order(api: Api, product: str = "Flex") -> tuple[dict[str, Any], str]:
+    """A CONFIRMED order of two adults on `product` whose journey is now disrupted; and
+    another journey of the product to rebook it to."""
+    order = await paid_order(api, product)
+    await disrupt(api, journey_of(order))
+    other = await an_offer(api, product)  # a disrupted journey is no longer offered
+    return order, str(other["travelSpecification"]["serviceJourneyId"])
+
+
+def _rebook(order: dict[str, Any], to: str, key: str = "k", **fields: Any) -> dict[str, Any]:
+    return {
+        "orderId": order["id"],
+        "orderLineIds": line_ids(order),
+        "toServiceJourneyId": to,
+        "idempotencyKey": key,
+        **fields,
+    }
+
+
+@provokes("rebookDisruptedOrderLines", E.VALIDATION_FAILED)
+async def _(w: World) -> list[str]:
+    order = await paid_order(w.api, "Flex")  # its journey is not disrupted
+    other = await an_offer(w.api, "Flex", not_on=journey_of(order))
+    to = other["travelSpecification"]["serviceJourneyId"]
+    return await codes(w.api, "rebookDisruptedOrderLines", _rebook(order, to))
+
+
+@provokes("rebookDisruptedOrderLines", E.INVALID_STATE)
+async def _(w: World) -> list[str]:
+    order, to = await a_disrupted_order(w.api)
+    await succeeds(w.api, "rebookDisruptedOrderLines", _rebook(order, to, "a"))
+    # The old lines are CANCELLED now.
+    return await codes(w.api, "rebookDisruptedOrderLines", _rebook(order, to, "b"))
+
+
+@provokes("rebookDisruptedOrderLines", E.VERSION_CONFLICT)
+async def _(w: World) -> list[str]:
+    order, to = await a_disrupted_order(w.api)
+    rebooking = _rebook(order, to, expectedVersion=9)
+    return await codes(w.api, "rebookDisruptedOrderLines", rebooking)
+
+
+@provokes("rebookDisruptedOrderLines", E.NO_SEATS_AVAILABLE)
+async def _(w: World) -> list[str]:
+    order, to = await a_disrupted_order(w.api, "Premium Flex")
+    await fill_premium_but_one(w.api, to)  # one premium seat left, two travellers
+    return await codes(w.api, "rebookDisruptedOrderLines", _rebook(order, to))
+
+
+@provokes("rebookDisruptedOrderLines", E.IDEMPOTENCY_KEY_REUSED)
+async def _(w: World) -> list[str]:
+    order, to = await a_disrupted_order(w.api)
+    await succeeds(w.api, "rebookDisruptedOrderLines", _rebook(order, to))
+    rebooking = _rebook(order, to, expectedVersion=1)
+    return await codes(w.api, "rebookDisruptedOrderLines", rebooking)
+
+
+@provokes("rebookDisruptedOrderLines", E.SERVICE_JOURNEY_DISRUPTED)
+async def _(w: World) -> list[str]:
+    order, to = await a_disrupted_order(w.api)
+    await disrupt(w.api, to, key="d2")  # the target is disrupted too
+    return await codes(w.api, "rebookDisruptedOrderLines", _rebook(order, to))
 
 
 # -- webhooks

@@ -200,7 +200,7 @@ def credit_error(answers: dict[str, str], sent: list[ToSend]) -> SalesError | No
         return SalesError(
             ErrorCode.PAYMENT_DECLINED,
             "The payment provider did not give the money back; the order is unchanged, "
-            "retry with the same idempotencyKey",
+            "retry (with the same idempotencyKey where the mutation takes one)",
         )
     if any(credit.credit_id not in answers for credit in sent):
         return SalesError(
