@@ -72,11 +72,11 @@ async def disrupt_service_journey(
         )
     catalogue = await reference.catalogue()
     journey_id = command.service_journey_id
-    if catalogue.journey(journey_id) is None:
-        raise NotFound("Service journey", ["input", "serviceJourneyId"])
     now = clock.now()
     async with uow_factory(write=True) as uow:
         await ensure_channel_allowed(uow, caller)
+        if catalogue.journey(journey_id) is None:
+            raise NotFound("Service journey", ["input", "serviceJourneyId"])
 
         async def work(_earlier: Result | None) -> Result:
             # Under the journey's lock: a reservation on it either committed before (and
