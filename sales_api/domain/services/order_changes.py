@@ -20,7 +20,7 @@ from sales_api.domain.ports import ReferenceData, UnitOfWork, UnitOfWorkFactory
 from sales_api.domain.seating import SeatRequest
 from sales_api.domain.services import idempotency
 from sales_api.domain.services.idempotency import Result
-from sales_api.domain.services.orders import ensure_channel_allowed
+from sales_api.domain.services.orders import ensure_channel_allowed, ensure_no_money_moving
 from sales_api.domain.services.reservations import (
     OfferConfiguration,
     ensure_not_disrupted,
@@ -40,11 +40,13 @@ class Changed:
 async def locked_order(
     uow: UnitOfWork, caller: Caller, order_id: str, expected_version: int | None
 ) -> Order:
-    """The caller's order, locked, at the version the client expects."""
+    """The caller's order, locked, at the version the client expects, with no money of it
+    being given back meanwhile."""
     order = await uow.orders.get_for_update(order_id, caller.organisation_id)
     if order is None:
         raise NotFound("Order", ["input", "orderId"])
     order.check_version(expected_version)
+    await ensure_no_money_moving(uow, order.id)
     return order
 
 

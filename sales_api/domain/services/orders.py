@@ -52,6 +52,19 @@ async def ensure_channel_allowed(uow: UnitOfWork, caller: Caller) -> None:
         )
 
 
+async def ensure_no_money_moving(uow: UnitOfWork, order_id: str) -> None:
+    """No new version starts while money of the order is being given back: the refund,
+    once settled, would be applied to a version it was not planned on (and confirm it
+    unpaid). The refund finishes first (retried with its key, or by the service)."""
+    pending = await uow.refunds.pending(order_id)
+    if pending:
+        raise SalesError(
+            ErrorCode.INVALID_STATE,
+            f"Money of order {order_id} is being given back (refund {pending[0].id}); "
+            "try again once it is settled",
+        )
+
+
 async def create_order(
     uow_factory: UnitOfWorkFactory, clock: Clock, caller: Caller, command: CreateOrder
 ) -> Order:
@@ -97,6 +110,8 @@ async def update_order(
         if order is None:
             raise NotFound("Order", ["input", "orderId"])
         order.check_version(command.expected_version)
+        if command.travellers is not None:
+            await ensure_no_money_moving(uow, order.id)
         now = clock.now()
         order.update_details(
             now,

@@ -34,7 +34,7 @@ from sales_api.domain.ports import ReferenceData, UnitOfWork, UnitOfWorkFactory
 from sales_api.domain.seating import SeatKey, SeatRequest, allocate, check_requested, overlaps
 from sales_api.domain.services import idempotency
 from sales_api.domain.services.idempotency import Result
-from sales_api.domain.services.orders import ensure_channel_allowed
+from sales_api.domain.services.orders import ensure_channel_allowed, ensure_no_money_moving
 
 MAX_CONFIGURATIONS = 10
 
@@ -203,6 +203,7 @@ async def _order_to_extend(
     order.check_version(command.expected_version)
     order.ensure_changeable()
     order.ensure_not_expired(now)
+    await ensure_no_money_moving(uow, order.id)
     return order
 
 
