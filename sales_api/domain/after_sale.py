@@ -48,6 +48,22 @@ class ChangeOption:
     deadline: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class MoneyInFlight:
+    """Money of the order that is moving now: refunds not yet settled (and their lines), a
+    capture waiting for the provider's answer. While a refund settles no new version
+    starts; while a capture is in flight no version is discarded."""
+
+    refund_line_ids: frozenset[str] = frozenset()
+    refunding: bool = False
+    capturing: bool = False
+
+
+NOTHING_IN_FLIGHT = MoneyInFlight()
+REFUNDING = "Money of the order is being given back; try again once it is settled"
+CAPTURING = "A capture of the order is waiting for the payment provider's answer"
+
+
 def _no(change: ChangeType, reason: str) -> ChangeOption:
     return ChangeOption(change, False, reason)
 
@@ -61,8 +77,12 @@ def order_blocker(order: Order, now: datetime) -> str | None:
     return None
 
 
-def line_refund_blocker(order: Order, line: OrderLine, now: datetime) -> str | None:
+def line_refund_blocker(
+    order: Order, line: OrderLine, now: datetime, moving: MoneyInFlight = NOTHING_IN_FLIGHT
+) -> str | None:
     """Why the line cannot be refunded now, if it cannot (None: it can, with no fee)."""
+    if line.id in moving.refund_line_ids:
+        return "A refund of the line is pending; retry it with its idempotencyKey"
     if order.status is not OrderStatus.CONFIRMED:
         return "Only a CONFIRMED order is refunded; pay or reset its changes first"
     if line.status is OrderLineStatus.REFUNDED:
@@ -193,24 +213,30 @@ def _option(change: ChangeType, blocker: str | None, deadline: datetime | None =
 
 
 def change_options(
-    order: Order, now: datetime, hold: HoldRules = DEFAULT_HOLD
+    order: Order,
+    now: datetime,
+    hold: HoldRules = DEFAULT_HOLD,
+    moving: MoneyInFlight = NOTHING_IN_FLIGHT,
 ) -> tuple[list[ChangeOption], list[tuple[OrderLine, list[ChangeOption]]]]:
     """The options of the order, and of each line: each as the mutation enforces it."""
     blocker = order_blocker(order, now)
+    # What starts a new version waits for money being given back (services/orders.py).
+    versioned = blocker or (REFUNDING if moving.refunding else None)
+    discard = CAPTURING if moving.capturing else None
     first_departure = min((line.travel.departure_time for line in order.active_lines), default=None)
     line_options: list[tuple[OrderLine, list[ChangeOption]]] = []
     shared = [
-        _option(ChangeType.UPDATE_TRAVELLERS, blocker),
+        _option(ChangeType.UPDATE_TRAVELLERS, versioned),
         _option(ChangeType.UPDATE_CONTACT_INFO, blocker),
-        _option(ChangeType.ADD_OFFERS, blocker),
+        _option(ChangeType.ADD_OFFERS, versioned),
     ]
     whole = [
-        _option(ChangeType.CANCEL_ORDER, cancel_blocker(order)),
-        _option(ChangeType.RESET_ORDER, reset_blocker(order, now)),
-        _option(ChangeType.EXTEND_EXPIRY, extend_blocker(order, now, hold),
+        _option(ChangeType.CANCEL_ORDER, cancel_blocker(order) or discard),
+        _option(ChangeType.RESET_ORDER, reset_blocker(order, now) or discard),
+        _option(ChangeType.EXTEND_EXPIRY, extend_blocker(order, now, hold) or versioned,
                 order.longest_hold_until(hold) if order.draft_started_at else None),
-        _option(ChangeType.ADD_FEE, fee_blocker(order, now)),
-        _option(ChangeType.COMPENSATE_ORDER, compensate_blocker(order)),
+        _option(ChangeType.ADD_FEE, fee_blocker(order, now) or versioned),
+        _option(ChangeType.COMPENSATE_ORDER, compensate_blocker(order) or versioned),
     ]  # fmt: skip
     for line in order.lines:
         departure = line.travel.departure_time
@@ -222,13 +248,15 @@ def change_options(
                     *shared,
                     _option(ChangeType.CHANGE_SEATS, line_seat_change_blocker(order, line, now),
                             departure),
-                    _option(ChangeType.CANCEL_ORDER_LINE, line_cancel_blocker(order, line, now)),
-                    _option(ChangeType.REFUND_ORDER_LINE, line_refund_blocker(order, line, now),
-                            departure, NO_FEE),
+                    _option(ChangeType.CANCEL_ORDER_LINE,
+                            line_cancel_blocker(order, line, now) or versioned or discard),
+                    _option(ChangeType.REFUND_ORDER_LINE,
+                            line_refund_blocker(order, line, now, moving), departure, NO_FEE),
                     _option(ChangeType.EXCHANGE_ORDER_LINE,
-                            exchange.message if exchange else None, departure,
+                            (exchange.message if exchange else None) or versioned, departure,
                             exchange_fee(line)),
-                    _option(ChangeType.REBOOK_DISRUPTED_ORDER_LINE, rebook_blocker(order, line)),
+                    _option(ChangeType.REBOOK_DISRUPTED_ORDER_LINE,
+                            rebook_blocker(order, line) or versioned),
                     *whole,
                 ],
             )
@@ -281,11 +309,16 @@ class LineRefundOption:
         return self.paid_amount - self.fee if self.refundable else Decimal("0.00")
 
 
-def refund_options(order: Order, lines: list[OrderLine], now: datetime) -> list[LineRefundOption]:
+def refund_options(
+    order: Order,
+    lines: list[OrderLine],
+    now: datetime,
+    moving: MoneyInFlight = NOTHING_IN_FLIGHT,
+) -> list[LineRefundOption]:
     """Per line: what was paid for it, the fee (none for a flexible product), what comes back."""
     options = []
     for line in lines:
-        blocker = line_refund_blocker(order, line, now)
+        blocker = line_refund_blocker(order, line, now, moving)
         paid = line.price.amount if line.status in (OrderLineStatus.CONFIRMED,) else Decimal("0.00")
         options.append(LineRefundOption(line, blocker is None, blocker, paid, NO_FEE))
     return options

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from sales_api.domain.after_sale import MoneyInFlight
 from sales_api.domain.catalogue import Catalogue
 from sales_api.domain.events import EventLog
 from sales_api.domain.offers import OfferCodec
@@ -107,6 +108,9 @@ class SalesReads(Protocol):
 
     async def disrupted(self, journey_ids: Sequence[str]) -> set[str]:
         """Which of the service journeys are disrupted (no longer sold)."""
+
+    async def money_in_flight(self, order_id: str) -> MoneyInFlight:
+        """What money of the (already read) order is moving now."""
 
     async def live_holds(
         self, journey_ids: Sequence[str], now: datetime

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, select
 
+from sales_api.domain.after_sale import MoneyInFlight
 from sales_api.domain.caller import Caller, Permission
 from sales_api.domain.orders import Order
 from sales_api.domain.paging import ListQuery, PageRequest
@@ -104,6 +105,12 @@ class Reader:
             rules.live_holds_reading(self.dialect, journey_ids, now), single=True
         )
         return holds
+
+    async def money_in_flight(self, order_id: str) -> MoneyInFlight:
+        found: MoneyInFlight = await self.run(
+            rules.money_in_flight_reading(self.dialect, order_id), single=False
+        )
+        return found
 
     async def disrupted(self, journey_ids: Sequence[str]) -> set[str]:
         found: set[str] = await self.run(

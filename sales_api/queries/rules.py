@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Boolean, Select, Table, bindparam, select
 
+from sales_api.domain.after_sale import MoneyInFlight
 from sales_api.domain.seating import SeatKey
 from sales_api.domain.tickets import TicketDistribution
 from sales_api.persistence import tables as t
@@ -131,6 +132,35 @@ def order_reading(dialect: str, order_id: str, organisation_id: int) -> Reading:
 
 
 @lru_cache(maxsize=16)
+def _in_flight_statements(dialect: str) -> tuple[CompiledSql, CompiledSql]:
+    """The line ids of the order's unsettled refunds; its captures awaiting an answer."""
+    rf, tx, pay = t.refunds, t.transactions, t.payments
+    order: Any = bindparam("order", required=False)
+    refunds = select(rf.c.line_ids).where(rf.c.order_id == order, rf.c.status == "PENDING")
+    captures = (
+        select(tx.c.id)
+        .join(pay, pay.c.id == tx.c.payment_id)
+        .where(pay.c.order_id == order, tx.c.status == "PENDING")
+        .limit(1)
+    )
+    engine_dialect = _DIALECTS[dialect]
+    return compile_sql(refunds, engine_dialect), compile_sql(captures, engine_dialect)
+
+
+def money_in_flight_reading(dialect: str, order_id: str) -> Reading:
+    """What money of the order is moving now (an order already read within the caller's
+    organisation)."""
+    refunds, captures = _in_flight_statements(dialect)
+    values = {"order": order_id}
+    pending = yield refunds.query(values)
+    lines: set[str] = set()
+    for (line_ids,) in pending:
+        lines.update(json_value(line_ids) or ())
+    capturing = bool((yield captures.query(values)))
+    return MoneyInFlight(frozenset(lines), bool(pending), capturing)
+
+
+@lru_cache(maxsize=16)
 def _disrupted_statement(dialect: str) -> CompiledSql:
     journeys = t.disrupted_service_journeys
     statement = select(journeys.c.service_journey_id).where(
@@ -219,6 +249,7 @@ def taken_reading(
 __all__ = [
     "disrupted_reading",
     "live_holds_reading",
+    "money_in_flight_reading",
     "order_reading",
     "taken_reading",
     "ticket_reading",

@@ -25,7 +25,7 @@ async def change_options(
 ) -> ChangeOptionsType:
     context = info.context
     order, order_options, line_options = await service.find_change_options(
-        context.reader, context.clock, context.caller, str(order_id)
+        context.reader, context.clock, context.caller, str(order_id), context.holds
     )
     return change_options_type(order, order_options, line_options)
 

@@ -105,8 +105,8 @@ MOST_SELECTS: dict[str, int] = {
     "departures": 0,
     "offers": 2,
     "seatMap": 1,
-    "changeOptions": 5,
-    "refundOptions": 5,
+    "changeOptions": 7,
+    "refundOptions": 7,
 }
 
 # Query name -> why its count still grows with the answer (an N+1 not fixed yet). Such a

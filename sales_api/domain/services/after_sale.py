@@ -20,7 +20,7 @@ from sales_api.domain.errors import ErrorCode, NotFound, SalesError, ValidationF
 from sales_api.domain.ids import new_id
 from sales_api.domain.order_changes import check_compensation
 from sales_api.domain.order_parts import MAX_FEE_DESCRIPTION_LENGTH
-from sales_api.domain.orders import Order, OrderLine, OrderLineStatus
+from sales_api.domain.orders import HoldRules, Order, OrderLine, OrderLineStatus
 from sales_api.domain.payments import (
     PaymentProvider,
 )
@@ -55,11 +55,14 @@ async def _read_order(reads: SalesReads, order_id: str) -> Order:
 
 
 async def find_change_options(
-    reads: SalesReads, clock: Clock, caller: Caller, order_id: str
+    reads: SalesReads, clock: Clock, caller: Caller, order_id: str, hold: HoldRules
 ) -> tuple[Order, list[ChangeOption], list[tuple[OrderLine, list[ChangeOption]]]]:
+    """The order's change options now, by the rules its mutations enforce (the hold
+    settings included)."""
     caller.require(Permission.SALES_READ)
     order = await _read_order(reads, order_id)
-    order_options, line_options = change_options(order, clock.now())
+    moving = await reads.money_in_flight(order.id)
+    order_options, line_options = change_options(order, clock.now(), hold, moving)
     return order, order_options, line_options
 
 
@@ -87,7 +90,8 @@ async def find_refund_options(
     caller.require(Permission.SALES_READ)
     order = await _read_order(reads, order_id)
     lines = _chosen_lines(order, line_ids, ["orderLineIds"])
-    return order, refund_options(order, lines, clock.now())
+    moving = await reads.money_in_flight(order.id)
+    return order, refund_options(order, lines, clock.now(), moving)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sales_api.domain import order_changes
+from sales_api.domain.after_sale import CAPTURING
 from sales_api.domain.caller import Caller, Permission
 from sales_api.domain.clock import Clock
 from sales_api.domain.errors import ErrorCode, NotFound, SalesError, ValidationFailed
@@ -127,6 +128,9 @@ async def cancel_order_lines(
 
     async def work(uow: UnitOfWork) -> Order:
         order = await locked_order(uow, caller, command.order_id, command.expected_version)
+        # A capture still in flight may land after the lines are gone: more paid than owed.
+        if any(p.in_flight_amount for p in await uow.payments.for_order(order.id)):
+            raise SalesError(ErrorCode.INVALID_STATE, f"Order {order.id}: {CAPTURING}")
         lines = order_changes.cancel_lines(order, command.order_line_ids, now)
         uow.events.add(
             order_event(order, Event.ORDER_LINES_CANCELLED, caller, now, *(x.id for x in lines))
