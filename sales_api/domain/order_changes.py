@@ -82,6 +82,14 @@ def cancel_lines(order: Order, line_ids: Sequence[str], now: datetime) -> list[O
         if blocker:
             path = ["input", "orderLineIds", str(index)]
             raise SalesError(ErrorCode.INVALID_STATE, blocker, path)
+    # Each line alone may fit; together they must too (checked before any line changes).
+    if order.owed - sum((line.price.amount for line in lines), ZERO) < 0:
+        raise SalesError(
+            ErrorCode.INVALID_STATE,
+            "Cancelling these lines would leave more paid than the order costs",
+            ["input", "orderLineIds"],
+        )
+    for line in lines:
         line.status = OrderLineStatus.CANCELLED
         if line.reservation is not None and line.reservation.holds_seats:
             line.reservation.status = ReservationStatus.CANCELLED

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sales_api.domain.errors import ErrorCode, SalesError, ValidationFailed
+from sales_api.domain.ids import new_id
 from sales_api.domain.money import PriceWithTax
 from sales_api.domain.order_parts import (
     ACTIVE_LINE_STATUSES,
@@ -254,10 +255,35 @@ class Order:
                     line.reservation.expire_at = None
         self.credited_amount += amount
         self.version += 1
+        self._keep_compensation_within_what_is_left(now)
         self.last_confirmed_at = now
         self.expire_at = None
         self.status = OrderStatus.CONFIRMED if self.active_lines else OrderStatus.CANCELLED
         self.remember_confirmed()
+
+    def _keep_compensation_within_what_is_left(self, now: datetime) -> None:
+        """A refund after a compensation gives back only what is left of what was paid; the
+        compensation shrinks by what the refund could not give, so that the order still
+        costs exactly what it keeps."""
+        shortfall = -self.owed
+        compensations = [f for f in self.active_fees if f.type is FeeType.COMPENSATION]
+        if shortfall <= 0 or not compensations:
+            return
+        for fee in compensations:
+            fee.active = False
+        kept = sum((f.price.amount for f in compensations), Decimal("0.00")) + shortfall
+        if kept < 0:
+            self.fees.append(
+                Fee(
+                    id=new_id(),
+                    order_id=self.id,
+                    order_version=self.version,
+                    type=FeeType.COMPENSATION,
+                    price=PriceWithTax.including_vat(kept, self.currency),
+                    description=compensations[-1].description,
+                    created_at=now,
+                )
+            )
 
     def remember_confirmed(self) -> None:
         """The version now is what a reset or expiry of later changes returns to."""
