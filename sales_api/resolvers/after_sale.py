@@ -16,7 +16,7 @@ from sales_api.schema.after_sale_types import (
     refund_options_type,
 )
 from sales_api.schema.context import Info
-from sales_api.schema.types import RefundPayload
+from sales_api.schema.types import RefundPayload, SalesErrorType
 
 
 async def change_options(
@@ -68,15 +68,27 @@ async def refund_order(
             else None,
             reason=input.reason,
         )
-        outcome = await service.refund_order(
-            context.uow_factory, context.clock, context.payment_provider, context.caller, command
-        )
-        return RefundPayload(
-            refund_id=outcome.refund_id,
-            order_id=outcome.order_id,
-            errors=[sales_error_type(outcome.error)] if outcome.error else [],
+        return refund_payload(
+            await service.refund_order(
+                context.uow_factory,
+                context.clock,
+                context.payment_provider,
+                context.caller,
+                command,
+            )
         )
 
-    return await answer(
-        info, work, lambda errors: RefundPayload(refund_id=None, order_id=None, errors=errors)
+    return await answer(info, work, no_refund)
+
+
+def refund_payload(outcome: service.RefundOutcome) -> RefundPayload:
+    """The payload of a mutation that gives money back (its refund read after the commit)."""
+    return RefundPayload(
+        refund_id=outcome.refund_id,
+        order_id=outcome.order_id,
+        errors=[sales_error_type(outcome.error)] if outcome.error else [],
     )
+
+
+def no_refund(errors: list[SalesErrorType]) -> RefundPayload:
+    return RefundPayload(refund_id=None, order_id=None, errors=errors)

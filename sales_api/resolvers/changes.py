@@ -9,7 +9,8 @@ import strawberry
 
 from sales_api.domain.services import after_sale, disruptions
 from sales_api.domain.services import order_changes as service
-from sales_api.resolvers.payloads import answer, sales_error_type
+from sales_api.resolvers.after_sale import no_refund, refund_payload
+from sales_api.resolvers.payloads import answer
 from sales_api.schema.change_inputs import (
     AddFeeInput,
     CancelOrderLinesInput,
@@ -142,18 +143,17 @@ async def compensate_order(
             idempotency_key=input.idempotency_key,
             expected_version=input.expected_version,
         )
-        outcome = await after_sale.compensate_order(
-            context.uow_factory, context.clock, context.payment_provider, context.caller, command
-        )
-        return RefundPayload(
-            refund_id=outcome.refund_id,
-            order_id=outcome.order_id,
-            errors=[sales_error_type(outcome.error)] if outcome.error else [],
+        return refund_payload(
+            await after_sale.compensate_order(
+                context.uow_factory,
+                context.clock,
+                context.payment_provider,
+                context.caller,
+                command,
+            )
         )
 
-    return await answer(
-        info, work, lambda errors: RefundPayload(refund_id=None, order_id=None, errors=errors)
-    )
+    return await answer(info, work, no_refund)
 
 
 async def disrupt_service_journey(
