@@ -19,6 +19,11 @@ def _run(connection: Connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        # One transaction for the whole run on SQLite too (it does run DDL in a
+        # transaction): Alembic otherwise commits after each revision there, letting a
+        # process that waited on the write lock migrate a revision another had begun
+        # from (seen as "duplicate column name" with processes starting at once).
+        transactional_ddl=True,
     )
     with context.begin_transaction():
         # Processes starting at once migrate one after another; the later ones then find
