@@ -23,13 +23,12 @@ from sales_api.domain.orders import (
     TravelSpecification,
 )
 from sales_api.domain.ports import ReferenceData, UnitOfWork, UnitOfWorkFactory
-from sales_api.domain.seating import SeatKey, allocate
+from sales_api.domain.seating import SeatKey, allocate, overlaps
 from sales_api.domain.services import idempotency
 from sales_api.domain.services.credits import disable_tickets
 from sales_api.domain.services.idempotency import Result
 from sales_api.domain.services.order_changes import (
     Changed,
-    ensure_no_refund_pending,
     locked_order,
 )
 from sales_api.domain.services.orders import ensure_channel_allowed
@@ -152,7 +151,6 @@ async def rebook_disrupted_order_lines(
             order = await locked_order(uow, caller, command.order_id, command.expected_version)
             old = chosen_lines(order, command.order_line_ids, ["input", "orderLineIds"])
             check_rebooking(order, old)
-            await ensure_no_refund_pending(uow, order.id, command.order_line_ids)
             new = await _rebooked_lines(uow, catalogue, old, target_id, now)
             rebook(order, old, new, now)
             await uow.orders.save(order)
@@ -194,7 +192,7 @@ async def _rebooked_lines(
             )
         span = (segment.from_index, segment.to_index)
         taken = await uow.seats.taken(target_id, *span, now)
-        taken |= {k for s, k in chosen if s[0] < span[1] and span[0] < s[1]}
+        taken |= {k for s, k in chosen if overlaps(s, span)}
         keys = allocate(segment, lines[0].product.fare_class, len(lines), taken)
         chosen.extend((span, k) for k in keys)
         new.extend(_moved(line, segment, k, now) for line, k in zip(lines, keys, strict=True))

@@ -4,7 +4,7 @@ through `once` (claim, replay, complete)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -49,19 +49,6 @@ async def locked_order(
     order.check_version(expected_version)
     await ensure_no_money_moving(uow, order.id)
     return order
-
-
-async def ensure_no_refund_pending(uow: UnitOfWork, order_id: str, line_ids: Sequence[str]) -> None:
-    """A line whose refund is under way is not moved elsewhere (it would be paid back and
-    travel too)."""
-    pending = await uow.refunds.pending_line_ids(order_id)
-    for index, line_id in enumerate(line_ids):
-        if line_id in pending:
-            raise SalesError(
-                ErrorCode.INVALID_STATE,
-                f"A refund of order line {line_id} is pending; finish it with its idempotencyKey",
-                ["input", "orderLineIds", str(index)],
-            )
 
 
 async def _change(
@@ -228,7 +215,6 @@ async def exchange_order_lines(
                 )
         # The order's rules first: a refused exchange holds no seat.
         order_changes.check_exchange(order, command.order_line_ids, now)
-        await ensure_no_refund_pending(uow, order.id, command.order_line_ids)
         new_lines = await lines_for(uow, order, [plan], now)
         fees = order_changes.exchange_lines(order, command.order_line_ids, new_lines, now, hold)
         subjects = [*command.order_line_ids, *(x.id for x in new_lines), *(f.id for f in fees)]
